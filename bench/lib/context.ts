@@ -1,0 +1,222 @@
+/** Shared state of one bench run: configuration, the server child, the load generators, users and rooms. */
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { HttpReq, HttpRes, HttpResult, SocketSpec } from './protocol.js';
+import { freePort, ServerProcess, sleep } from './server.js';
+import { WorkerPool } from './workers.js';
+
+export interface Config {
+  mode: 'quick' | 'full';
+  /** rooms (pairs of users) used by the message, connection and matching scenarios */
+  rooms: number;
+  workers: number;
+  /** offered loads (msg/s) stepped through by the message scenarios */
+  levels: number[];
+  warmupMs: number;
+  durationMs: number;
+  graceMs: number;
+  /** runs per offered level / per scenario; the report gives medians */
+  runs: number;
+  msgBytes: number;
+  /** room sockets per member in the connections scenario (tabs) */
+  tabs: number;
+  connIdleMs: number;
+  authConcurrency: number;
+  authLogins: number;
+  authSingle: number;
+  ceilingSeconds: number;
+  ceilingClients: number;
+  batchMax: number;
+  batchMs: number;
+  /** stop stepping once delivered < this fraction of offered */
+  saturation: number;
+}
+
+export const QUICK: Config = {
+  mode: 'quick',
+  rooms: 200,
+  workers: 2,
+  levels: [1000, 2000, 4000, 7000],
+  warmupMs: 1000,
+  durationMs: 3000,
+  graceMs: 5000,
+  runs: 1,
+  msgBytes: 64,
+  tabs: 5,
+  connIdleMs: 2000,
+  authConcurrency: 8,
+  authLogins: 200,
+  authSingle: 5,
+  ceilingSeconds: 2,
+  ceilingClients: 8,
+  batchMax: 256,
+  batchMs: 2,
+  saturation: 0.9,
+};
+
+export const FULL: Config = {
+  ...QUICK,
+  mode: 'full',
+  rooms: 1000,
+  levels: [2000, 5000, 10000, 15000, 20000, 25000, 30000, 35000],
+  warmupMs: 2000,
+  durationMs: 8000,
+  graceMs: 15000,
+  runs: 3,
+  connIdleMs: 10000,
+  authLogins: 1200,
+  authSingle: 10,
+  ceilingSeconds: 5,
+};
+
+export interface User {
+  idx: number;
+  pseudo: string;
+  email: string;
+  country: string;
+  password: string;
+  token?: string;
+  id?: string;
+}
+
+export interface Room {
+  idx: number;
+  id: string;
+  /** user indexes of the two members */
+  members: [number, number];
+}
+
+export const COUNTRIES = ['FR', 'NG', 'US', 'BR', 'JP', 'DE', 'IN', 'KE', 'MX', 'CA', 'ES', 'IT', 'EG', 'AR', 'PL', 'SE'];
+
+export class Ctx {
+  readonly cfg: Config;
+  readonly root: string;
+  readonly distDir: string;
+  readonly dataDir: string;
+  readonly resultsDir: string;
+  readonly logDir: string;
+  readonly jwtSecret = randomBytes(48).toString('hex');
+  readonly tag = randomBytes(4).toString('hex');
+  readonly serverNodeArgs: string[];
+  readonly workerNodeArgs: string[];
+  server?: ServerProcess;
+  pool?: WorkerPool;
+  pgPort = 0;
+  users: User[] = [];
+  rooms: Room[] = [];
+  serverStarts: { batchMax: number; ms: number }[] = [];
+  private serverSeq = 0;
+
+  constructor(cfg: Config, root: string, opts: { serverNodeArgs?: string[]; workerNodeArgs?: string[]; dataDir?: string }) {
+    this.cfg = cfg;
+    this.root = root;
+    this.distDir = path.join(root, 'dist', 'bench');
+    this.dataDir = opts.dataDir ?? path.join(root, '.data', 'bench');
+    this.resultsDir = path.join(root, 'bench', 'results', ...(cfg.mode === 'quick' ? ['quick'] : []));
+    this.logDir = path.join(this.dataDir, 'logs');
+    this.serverNodeArgs = opts.serverNodeArgs ?? [];
+    this.workerNodeArgs = opts.workerNodeArgs ?? [];
+  }
+
+  log(msg: string): void {
+    const t = new Date().toISOString().slice(11, 19);
+    process.stdout.write(`[bench ${t}] ${msg}\n`);
+  }
+
+  /** (Re)start the server with a given batch cap, on the same data directory and PostgreSQL port. */
+  async startServer(batchMax = this.cfg.batchMax): Promise<ServerProcess> {
+    await this.stopServer();
+    if (!this.pgPort) this.pgPort = await freePort();
+    const port = await freePort();
+    const s = new ServerProcess({
+      root: this.root,
+      dataDir: this.dataDir,
+      port,
+      pgPort: this.pgPort,
+      jwtSecret: this.jwtSecret,
+      batchMax,
+      batchMs: this.cfg.batchMs,
+      logFile: path.join(this.logDir, `server-${++this.serverSeq}.log`),
+      nodeArgs: this.serverNodeArgs,
+    });
+    this.log(`starting server (SEND_BATCH_MAX=${batchMax}) on 127.0.0.1:${port}, embedded PostgreSQL on ${this.pgPort}`);
+    await s.start();
+    this.server = s;
+    this.pgPort = s.pgPort;
+    this.serverStarts.push({ batchMax, ms: Math.round(s.startMs) });
+    this.log(`server ready in ${Math.round(s.startMs)} ms (pid ${s.pid})`);
+    if (this.pool) await this.pool.init(s.baseUrl, s.wsUrl);
+    return s;
+  }
+
+  async stopServer(): Promise<void> {
+    if (this.server) {
+      if (this.pool) await this.pool.all({ cmd: 'close' }).catch(() => undefined);
+      await this.server.stop();
+      this.server = undefined;
+    }
+  }
+
+  requireServer(): ServerProcess {
+    if (!this.server) throw new Error('server not started');
+    return this.server;
+  }
+
+  requirePool(): WorkerPool {
+    if (!this.pool) throw new Error('load generators not started');
+    return this.pool;
+  }
+
+  /** Split requests across the load generators (round robin), run them, return results in input order. */
+  async http(reqs: HttpReq[], concurrencyPerWorker: number, opts: { startAt?: number; keepBodies?: boolean } = {}): Promise<{ results: HttpRes[]; t0: number; t1: number }> {
+    const pool = this.requirePool();
+    const W = pool.size;
+    const parts: HttpReq[][] = Array.from({ length: W }, () => []);
+    reqs.forEach((r, i) => parts[i % W]!.push(r));
+    const out = await pool.each<HttpResult>((w) => ({ cmd: 'http', reqs: parts[w]!, concurrency: concurrencyPerWorker, ...opts }));
+    const results = new Array<HttpRes>(reqs.length);
+    out.forEach((o, w) => o.results.forEach((r, j) => (results[j * W + w] = r)));
+    return { results, t0: Math.min(...out.map((o) => o.t0)), t1: Math.max(...out.map((o) => o.t1)) };
+  }
+
+  /** Sequential requests in one load generator. */
+  async httpSequential(reqs: HttpReq[]): Promise<HttpRes[]> {
+    const pool = this.requirePool();
+    const r = await pool.workers[0]!.call<HttpResult>({ cmd: 'http', reqs, concurrency: 1 });
+    return r.results;
+  }
+
+  /** Worker that owns a room (both members' sockets live in one process). */
+  workerOfRoom(room: number): number {
+    return room % this.requirePool().size;
+  }
+
+  splitSpecs(specs: SocketSpec[], byUser = false): SocketSpec[][] {
+    const W = this.requirePool().size;
+    const parts: SocketSpec[][] = Array.from({ length: W }, () => []);
+    for (const s of specs) parts[byUser || s.room < 0 ? s.user % W : s.room % W]!.push(s);
+    return parts;
+  }
+
+  async pause(ms: number): Promise<void> {
+    await sleep(ms);
+  }
+}
+
+export function newUsers(ctx: Ctx, n: number, prefix: string): User[] {
+  const start = ctx.users.length;
+  const out: User[] = [];
+  for (let i = 0; i < n; i++) {
+    const idx = start + i;
+    const pseudo = `${prefix}${ctx.tag}_${idx}`;
+    out.push({
+      idx,
+      pseudo,
+      email: `${pseudo.toLowerCase()}@bench.example.org`,
+      country: COUNTRIES[Math.floor(Math.random() * COUNTRIES.length)]!,
+      password: `bench-pw-${ctx.tag}-${idx}`,
+    });
+  }
+  ctx.users.push(...out);
+  return out;
+}

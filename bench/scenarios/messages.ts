@@ -1,0 +1,249 @@
+/**
+ * Scenarios 1 and 2 — message throughput and latency. Every member of every room has one room
+ * socket and one notification socket; every member sends at the same fixed rate (round robin over
+ * all senders, so the offered load is smooth); the offered load is stepped up until the server
+ * saturates. Each step: warm-up, a measured window, then a bounded grace period in which every
+ * message must be acked (or refused with an error frame) and every acked one delivered exactly
+ * once to the partner, and notified once on the partner's notification socket.
+ */
+import type { Ctx, Room } from '../lib/context.js';
+import { cpuDelta, cpuSnapshot, rssBytes } from '../lib/proc.js';
+import type { LoadResult, OpenResult, SocketSpec } from '../lib/protocol.js';
+import { concat, dist, median, round, type Dist } from '../lib/stats.js';
+
+export interface RunRecord {
+  offered: number;
+  sent_per_s: number;
+  delivered_per_s: number;
+  delivery_ms: Dist;
+  ack_ms: Dist;
+  sent: number;
+  acked: number;
+  delivered: number;
+  lost: number;
+  duplicated: number;
+  dup_acks: number;
+  unacked: number;
+  refused: number;
+  errors: Record<string, number>;
+  notif_missing: number;
+  notif_dup: number;
+  reordered: number;
+  misrouted: number;
+  socket_closes: Record<string, number>;
+  drain_ms: number;
+  pacing_deficit: number;
+  loadgen_loop_p99_ms: number;
+  server_cpu_pct: number;
+  db_cpu_pct: number;
+  loadgen_cpu_pct: number;
+  machine_busy_pct: number;
+  server_rss_mb: number;
+}
+
+export interface LevelRecord {
+  offered: number;
+  runs: number;
+  delivered_per_s: number;
+  sent_per_s: number;
+  delivery_p50_ms: number;
+  delivery_p95_ms: number;
+  delivery_p99_ms: number;
+  delivery_max_ms: number;
+  ack_p50_ms: number;
+  ack_p99_ms: number;
+  ack_max_ms: number;
+  /** totals over all runs of the level (counted, never assumed) */
+  lost: number;
+  duplicated: number;
+  unacked: number;
+  refused: number;
+  notif_missing: number;
+  notif_dup: number;
+  reordered: number;
+  server_cpu_pct: number;
+  db_cpu_pct: number;
+  loadgen_cpu_pct: number;
+  machine_busy_pct: number;
+  server_rss_mb: number;
+  loadgen_loop_p99_ms: number;
+  saturated: boolean;
+  saturation_reason?: string;
+  run_records: RunRecord[];
+}
+
+function sumRec(rs: Record<string, number>[]): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const r of rs) for (const [k, v] of Object.entries(r)) o[k] = (o[k] ?? 0) + v;
+  return o;
+}
+
+async function openPairs(ctx: Ctx, rooms: Room[]): Promise<{ opened: number; failed: number; failures: Record<string, number> }> {
+  const specs: SocketSpec[] = [];
+  for (const r of rooms) {
+    for (const member of [0, 1] as const) {
+      const u = ctx.users[r.members[member]]!;
+      specs.push({ kind: 'room', room: r.idx, member, tab: 0, user: u.idx, roomId: r.id, token: u.token! });
+      specs.push({ kind: 'notif', room: r.idx, member, tab: 0, user: u.idx, token: u.token! });
+    }
+  }
+  const parts = ctx.splitSpecs(specs);
+  const res = await ctx.requirePool().each<OpenResult>((w) => ({ cmd: 'open', specs: parts[w]!, concurrency: 64 }));
+  return { opened: res.reduce((s, r) => s + r.opened, 0), failed: res.reduce((s, r) => s + r.failed, 0), failures: sumRec(res.map((r) => r.failures)) };
+}
+
+async function runOnce(ctx: Ctx, offered: number, tag: string, senderShare: number[]): Promise<RunRecord> {
+  const cfg = ctx.cfg;
+  const pool = ctx.requirePool();
+  const server = ctx.requireServer();
+  let a: ReturnType<typeof cpuSnapshot> | undefined;
+  let b: ReturnType<typeof cpuSnapshot> | undefined;
+  let rssMax = 0;
+  const ta = setTimeout(() => (a = cpuSnapshot(server.pid, pool.pids)), cfg.warmupMs);
+  const tb = setTimeout(() => (b = cpuSnapshot(server.pid, pool.pids)), cfg.warmupMs + cfg.durationMs);
+  const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssBytes(server.pid) || 0)), 500);
+  let results: LoadResult[];
+  try {
+    results = await pool.each<LoadResult>((w) => ({
+      cmd: 'load',
+      tag: `${tag}w${w}`,
+      rate: offered * senderShare[w]!,
+      warmupMs: cfg.warmupMs,
+      durationMs: cfg.durationMs,
+      graceMs: cfg.graceMs,
+      msgBytes: cfg.msgBytes,
+    }));
+  } finally {
+    clearTimeout(ta);
+    clearTimeout(tb);
+    clearInterval(rssTimer);
+  }
+  const cpu = a && b ? cpuDelta(a, b) : { server_pct: NaN, db_pct: NaN, loadgen_pct: NaN, machine_busy_pct: NaN };
+  const s = (f: (r: LoadResult) => number) => results.reduce((acc, r) => acc + f(r), 0);
+  const win = cfg.durationMs / 1000;
+  return {
+    offered,
+    sent_per_s: Math.round(s((r) => r.sent_in_window) / win),
+    delivered_per_s: Math.round(s((r) => r.delivered_in_window) / win),
+    delivery_ms: dist(concat(results.map((r) => r.deliver_lat))),
+    ack_ms: dist(concat(results.map((r) => r.ack_lat))),
+    sent: s((r) => r.sent),
+    acked: s((r) => r.acked),
+    delivered: s((r) => r.delivered),
+    lost: s((r) => r.lost),
+    duplicated: s((r) => r.dup_deliveries),
+    dup_acks: s((r) => r.dup_acks),
+    unacked: s((r) => r.unacked),
+    refused: s((r) => r.errored),
+    errors: sumRec(results.map((r) => r.errors)),
+    notif_missing: s((r) => r.notif_missing),
+    notif_dup: s((r) => r.notif_dup),
+    reordered: s((r) => r.reordered),
+    misrouted: s((r) => r.misrouted),
+    socket_closes: sumRec(results.map((r) => r.closes)),
+    drain_ms: Math.max(...results.map((r) => r.drain_ms)),
+    pacing_deficit: s((r) => r.pacing_deficit),
+    loadgen_loop_p99_ms: Math.max(...results.map((r) => r.loop_delay_p99_ms)),
+    server_cpu_pct: cpu.server_pct,
+    db_cpu_pct: cpu.db_pct,
+    loadgen_cpu_pct: cpu.loadgen_pct,
+    machine_busy_pct: cpu.machine_busy_pct,
+    server_rss_mb: round(rssMax / 2 ** 20, 1),
+  };
+}
+
+function saturation(ctx: Ctx, r: RunRecord): string | undefined {
+  if (r.delivered_per_s < ctx.cfg.saturation * r.offered) return `delivered ${r.delivered_per_s}/s < ${ctx.cfg.saturation} × offered`;
+  if (r.unacked > 0.01 * r.sent) return `${r.unacked} messages still unacked after the grace period`;
+  if (r.delivery_ms.p99 > 1000) return `p99 delivery ${r.delivery_ms.p99} ms > 1 s`;
+  if (r.refused > 0.01 * r.sent) return `${r.refused} sends refused (${JSON.stringify(r.errors)})`;
+  return undefined;
+}
+
+export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: number[]) {
+  const cfg = ctx.cfg;
+  const pool = ctx.requirePool();
+  const t0 = performance.now();
+  const open = await openPairs(ctx, rooms);
+  ctx.log(`  opened ${open.opened} sockets (${rooms.length} rooms × 2 members × room+notification) in ${Math.round(performance.now() - t0)} ms${open.failed ? `, FAILED ${open.failed} ${JSON.stringify(open.failures)}` : ''}`);
+  if (open.failed) throw new Error(`could not open sockets: ${JSON.stringify(open.failures)}`);
+  await ctx.pause(500);
+  // offered load is split in proportion to each process's senders (both members of its rooms)
+  const perWorker = Array.from({ length: pool.size }, () => 0);
+  for (const r of rooms) perWorker[ctx.workerOfRoom(r.idx)]! += 2;
+  const senderShare = perWorker.map((n) => n / (rooms.length * 2));
+
+  const out: LevelRecord[] = [];
+  for (let li = 0; li < levels.length; li++) {
+    const offered = levels[li]!;
+    const runs: RunRecord[] = [];
+    let reason: string | undefined;
+    for (let run = 0; run < cfg.runs; run++) {
+      const r = await runOnce(ctx, offered, `${label[0]}${ctx.tag}l${li}r${run}`, senderShare);
+      runs.push(r);
+      ctx.log(
+        `  ${label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}%`,
+      );
+      reason = saturation(ctx, r);
+      if (reason) break; // a saturated level is not repeated: its backlog would spill into the next run
+      await ctx.pause(300);
+    }
+    const m = (f: (r: RunRecord) => number) => round(median(runs.map(f)), 2);
+    const tot = (f: (r: RunRecord) => number) => runs.reduce((s, r) => s + f(r), 0);
+    out.push({
+      offered,
+      runs: runs.length,
+      delivered_per_s: Math.round(m((r) => r.delivered_per_s)),
+      sent_per_s: Math.round(m((r) => r.sent_per_s)),
+      delivery_p50_ms: m((r) => r.delivery_ms.p50),
+      delivery_p95_ms: m((r) => r.delivery_ms.p95),
+      delivery_p99_ms: m((r) => r.delivery_ms.p99),
+      delivery_max_ms: m((r) => r.delivery_ms.max),
+      ack_p50_ms: m((r) => r.ack_ms.p50),
+      ack_p99_ms: m((r) => r.ack_ms.p99),
+      ack_max_ms: m((r) => r.ack_ms.max),
+      lost: tot((r) => r.lost),
+      duplicated: tot((r) => r.duplicated),
+      unacked: tot((r) => r.unacked),
+      refused: tot((r) => r.refused),
+      notif_missing: tot((r) => r.notif_missing),
+      notif_dup: tot((r) => r.notif_dup),
+      reordered: tot((r) => r.reordered),
+      server_cpu_pct: m((r) => r.server_cpu_pct),
+      db_cpu_pct: m((r) => r.db_cpu_pct),
+      loadgen_cpu_pct: m((r) => r.loadgen_cpu_pct),
+      machine_busy_pct: m((r) => r.machine_busy_pct),
+      server_rss_mb: m((r) => r.server_rss_mb),
+      loadgen_loop_p99_ms: m((r) => r.loadgen_loop_p99_ms),
+      saturated: !!reason,
+      ...(reason ? { saturation_reason: reason } : {}),
+      run_records: runs,
+    });
+    if (reason) {
+      ctx.log(`  ${label}: saturated at ${offered}/s offered (${reason}); stepping stops`);
+      break;
+    }
+  }
+  await pool.all({ cmd: 'close' });
+  const best = out.reduce((a, b) => (b.delivered_per_s > a.delivered_per_s ? b : a), out[0]!);
+  return {
+    rooms: rooms.length,
+    room_sockets: rooms.length * 2,
+    notification_sockets: rooms.length * 2,
+    senders: rooms.length * 2,
+    load_generators: pool.size,
+    msg_bytes: cfg.msgBytes,
+    warmup_ms: cfg.warmupMs,
+    window_ms: cfg.durationMs,
+    grace_ms: cfg.graceMs,
+    batch_max: ctx.server?.opts.batchMax,
+    batch_ms: ctx.server?.opts.batchMs,
+    max_delivered_per_s: best.delivered_per_s,
+    max_delivered_at_offered: best.offered,
+    lost_total: out.reduce((s, l) => s + l.lost, 0),
+    duplicated_total: out.reduce((s, l) => s + l.duplicated, 0),
+    levels: out,
+  };
+}
+
+export type MessagesResult = Awaited<ReturnType<typeof messages>>;

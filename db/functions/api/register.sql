@@ -1,0 +1,36 @@
+/*
+ * Creates an account. The password arrives already hashed (argon2id runs in the gateway, where
+ * it does not hold a database connection's worth of CPU); the hash never leaves the database.
+ * Input rules are checked here too, so psql callers get the same guarantees as the HTTP API.
+ */
+create function api.register(p_pseudo text, p_email text, p_country text, p_password_hash text)
+returns jsonb
+language plpgsql volatile security definer
+set search_path = pg_catalog, app, internal
+as $$
+declare
+  v_user app.users;
+begin
+  if not exists (select from app.countries where code = upper(p_country)) then
+    raise exception 'country must be an ISO 3166-1 alpha-2 code' using errcode = 'CVINV';
+  end if;
+
+  insert into app.users (pseudo, email, country, password_hash)
+  values (btrim(p_pseudo), lower(btrim(p_email)), upper(p_country), p_password_hash)
+  returning * into v_user;
+
+  return jsonb_build_object(
+    'id', v_user.id,
+    'pseudo', v_user.pseudo,
+    'email', v_user.email,
+    'country', v_user.country,
+    'created_at', internal.iso_time(v_user.created_at)
+  );
+exception
+  when unique_violation then
+    raise exception 'pseudo or email already taken' using errcode = 'CUDUP';
+  when check_violation then
+    raise exception 'invalid account data' using errcode = 'CVINV';
+end
+$$;
+comment on function api.register(text, text, text, text) is 'Creates a user from an argon2id hash; CUDUP when pseudo or email is taken (any case).';

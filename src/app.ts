@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import uWS from 'uWebSockets.js';
+import { createAuthenticate } from './auth/bearer.js';
+import { createPasswords } from './auth/passwords.js';
+import { createTokens } from './auth/tokens.js';
+import type { Config } from './config.js';
+import { createPool } from './db/pool.js';
+import { startExpiry } from './expiry.js';
+import { createCors } from './http/cors.js';
+import { errorBody, send } from './http/respond.js';
+import { createRouter } from './http/route.js';
+import { startListener } from './listener.js';
+import { log } from './log.js';
+import { SendBatcher } from './realtime/batcher.js';
+import { Hub } from './realtime/hub.js';
+import { Presence } from './realtime/presence.js';
+import { closeSocket } from './realtime/sockets.js';
+import { authRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { poolRoutes } from './routes/pool.js';
+import { reactionRoutes } from './routes/reactions.js';
+import { roomRoutes } from './routes/rooms.js';
+import { notificationSocketRoute } from './routes/ws-notifications.js';
+import { roomSocketRoute } from './routes/ws-room.js';
+
+export interface RunningApp {
+  port: number;
+  gatewayId: string;
+  /** Stops accepting, closes sockets (1001), flushes pending sends, ends every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Wires one gateway process on an already migrated database and starts listening. Used by
+ * server.ts and, in-process on port 0, by the tests.
+ */
+export async function startApp(config: Config, databaseUrl: string): Promise<RunningApp> {
+  const gatewayId = randomUUID();
+  const db = createPool(databaseUrl, 20);
+  const tokens = createTokens(config.jwtSecret);
+  const passwords = await createPasswords();
+  const cors = createCors(config.corsOrigins);
+  const presence = new Presence(db, gatewayId);
+  const hub = new Hub(db, gatewayId, presence);
+  const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs);
+  const listener = await startListener(databaseUrl, (event) => hub.dispatch(event), () => hub.catchUp());
+  const expiry = await startExpiry(databaseUrl, db);
+
+  const app = uWS.App();
+  const router = createRouter(app, createAuthenticate(tokens), cors);
+  healthRoutes(router, db);
+  authRoutes(router, db, passwords, tokens);
+  poolRoutes(router, db, config.roomTtlMs, (room) =>
+    expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
+  roomRoutes(router, db);
+  reactionRoutes(router, db);
+  roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId });
+  notificationSocketRoute(app, { tokens, cors, hub, presence });
+
+  app.options('/*', (res, req) => {
+    const origin = req.getHeader('origin');
+    send(res, {
+      status: cors.isPreflightAllowed(origin) ? 204 : 403,
+      headers: {
+        ...cors.headersFor(origin),
+        'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
+        'access-control-allow-headers': 'authorization, content-type',
+        'access-control-max-age': '600',
+      },
+    });
+  });
+  app.any('/*', (res) => send(res, { status: 404, body: errorBody('route not found', 'route_not_found') }));
+
+  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
+    app.listen(config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`port ${config.port} is not available`)))));
+  presence.start();
+
+  // every socket, so shutdown can close them all
+  const openSockets = () => [...presence.allSockets(), ...hub.allSockets()];
+
+  return {
+    port: uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket),
+    gatewayId,
+    async close() {
+      uWS.us_listen_socket_close(listenSocket);
+      await batcher.drain();
+      for (const ws of openSockets()) closeSocket(ws, 1001, 'server shutting down');
+      await presence.stop();
+      await expiry.stop().catch((error) => log.warn(`pg-boss stop: ${error.message}`));
+      await listener.stop().catch(() => {});
+      await db.end();
+    },
+  };
+}

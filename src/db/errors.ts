@@ -1,0 +1,33 @@
+/**
+ * The one map from SQLSTATE to HTTP. Custom codes are raised by db/functions/ and listed in
+ * docs/error-codes.md; the function's message text is the contract's `error` string.
+ */
+export interface MappedError {
+  status: number;
+  code: string;
+}
+
+export const SQLSTATE_TO_HTTP: Record<string, MappedError> = {
+  CVINV: { status: 400, code: 'invalid_request' },
+  CVNAM: { status: 400, code: 'invalid_name' },
+  CVEMO: { status: 400, code: 'invalid_emoji' },
+  CUDUP: { status: 409, code: 'already_taken' },
+  CUNFD: { status: 401, code: 'invalid_token' },
+  CALIM: { status: 429, code: 'rate_limited' },
+  CPDUP: { status: 409, code: 'already_in_pool' },
+  CPNIP: { status: 404, code: 'not_in_pool' },
+  CRNFD: { status: 404, code: 'room_not_found' },
+  CRCLO: { status: 410, code: 'room_closed' },
+  CREXP: { status: 410, code: 'room_expired' },
+  CMNFD: { status: 404, code: 'message_not_found' },
+  CRXNF: { status: 404, code: 'reaction_not_found' },
+};
+
+/** A PostgreSQL error raised on purpose by our functions, mapped for the client. */
+export function mapDatabaseError(error: unknown): (MappedError & { message: string; detail?: string }) | undefined {
+  const e = error as { code?: unknown; message?: unknown; detail?: unknown };
+  if (typeof e?.code !== 'string') return undefined;
+  const mapped = SQLSTATE_TO_HTTP[e.code];
+  if (!mapped) return undefined;
+  return { ...mapped, message: String(e.message), detail: typeof e.detail === 'string' ? e.detail : undefined };
+}

@@ -1,0 +1,89 @@
+import { execFile } from 'node:child_process';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { resolveBinary } from 'dbmate';
+import pg from 'pg';
+
+const run = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+export const dbDir = path.join(root, 'db');
+
+/** Serializes start-ups of several processes on one database (migrations and functions). */
+const MIGRATION_LOCK = 4_242_001;
+
+/**
+ * Brings a database up to date: dbmate applies db/schema/ (append-only migrations), then the
+ * stateless schemas api and internal are dropped and re-created from db/functions/ in one
+ * transaction, so the functions always match their files.
+ */
+export async function migrate(databaseUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await runDbmate(databaseUrl);
+    await applyFunctions(client);
+  } finally {
+    await client.end(); // also releases the advisory lock
+  }
+}
+
+async function runDbmate(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  if (!url.searchParams.has('sslmode')) url.searchParams.set('sslmode', 'disable');
+  try {
+    await run(resolveBinary(), [
+      '--url', url.toString(),
+      '--migrations-dir', path.join(dbDir, 'schema'),
+      '--no-dump-schema',
+      'up',
+    ]);
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr?.trim();
+    throw new Error(`dbmate failed: ${stderr || String(error)}`);
+  }
+}
+
+/** internal/ first (api depends on it), each folder in file-name order. */
+async function functionFiles(): Promise<string[]> {
+  const files: string[] = [];
+  for (const folder of ['internal', 'api']) {
+    const dir = path.join(dbDir, 'functions', folder);
+    for (const name of (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort()) {
+      files.push(path.join(dir, name));
+    }
+  }
+  return files;
+}
+
+async function applyFunctions(client: pg.Client): Promise<void> {
+  const files = await functionFiles();
+  await client.query('begin');
+  try {
+    await client.query(`
+      drop schema if exists api cascade;
+      drop schema if exists internal cascade;
+      create schema internal;
+      create schema api;
+      revoke all on schema internal from public;
+      revoke all on schema api from public;
+      alter default privileges in schema api revoke execute on functions from public;
+      alter default privileges in schema internal revoke execute on functions from public;`);
+    for (const file of files) {
+      try {
+        await client.query(await readFile(file, 'utf8'));
+      } catch (error) {
+        throw new Error(`${path.relative(root, file)}: ${(error as Error).message}`);
+      }
+    }
+    await client.query(`
+      grant usage on schema api to chat_gateway;
+      grant execute on all functions in schema api to chat_gateway;`);
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback');
+    throw error;
+  }
+}

@@ -1,0 +1,13 @@
+import pg from 'pg';
+
+/**
+ * The gateway's connection pool. Every connection starts as the chat_gateway role, which may only
+ * execute api.* functions: the tables are out of reach of anything written in TypeScript. Setting
+ * the role in the start-up packet fails closed: no connection ever runs as the owner.
+ */
+export function createPool(databaseUrl: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({ connectionString: databaseUrl, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000, options: '-c role=chat_gateway' });
+  // An idle client losing its connection (database restart) must not crash the process.
+  pool.on('error', () => {});
+  return pool;
+}

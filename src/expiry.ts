@@ -1,0 +1,59 @@
+import PgBoss from 'pg-boss';
+import type pg from 'pg';
+import { log } from './log.js';
+
+const EXPIRE_QUEUE = 'room-expiry';
+const SWEEP_QUEUE = 'room-expiry-sweep';
+
+export interface Expiry {
+  /** Schedules the expiry of a room just created. */
+  schedule(room: { id: string; expires_at: string }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Room expiry with pg-boss, in its own schema of the same database.
+ *
+ * One job per room: a `short` queue with singletonKey = room id holds at most one waiting job per
+ * room, started at expires_at. pg-boss keeps future jobs as rows indexed by start time and a
+ * worker polling every second picks a due one within about a second, so both users hear of the
+ * expiry well within the 5-second bound; jobs survive restarts, so a server that was down
+ * catches up as soon as it polls again. Every process runs workers; api.expire_room lets only
+ * the first caller close a room, so a room is never expired (or announced) twice.
+ *
+ * A safety net covers what no job may cover (a process that died between creating a room and
+ * scheduling its job): api.expire_due_rooms() at start-up and once a minute from a cron job,
+ * which also sweeps dead pool entries.
+ */
+export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry> {
+  const boss = new PgBoss({ connectionString: ownerUrl, schema: 'pgboss', max: 3, application_name: 'chat-expiry' });
+  boss.on('error', (error) => log.warn(`pg-boss: ${error.message}`));
+  await boss.start();
+  await boss.createQueue(EXPIRE_QUEUE, { name: EXPIRE_QUEUE, policy: 'short' });
+  await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'singleton' });
+
+  const sweep = async () => {
+    const { rows } = await db.query<{ count: number }>('select api.expire_due_rooms() as count');
+    await db.query('select api.sweep()');
+    if (rows[0]!.count > 0) log.info(`expired ${rows[0]!.count} overdue room(s)`);
+  };
+  await sweep();
+
+  await boss.work<{ room_id: string }>(EXPIRE_QUEUE, { pollingIntervalSeconds: 1, batchSize: 50 }, async (jobs) => {
+    for (const job of jobs) await db.query('select api.expire_room($1)', [job.data.room_id]);
+  });
+  await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: 5 }, sweep);
+  await boss.schedule(SWEEP_QUEUE, '* * * * *');
+
+  return {
+    async schedule(room) {
+      await boss.send(EXPIRE_QUEUE, { room_id: room.id }, {
+        startAfter: new Date(room.expires_at),
+        singletonKey: room.id,
+        retryLimit: 10,
+        retryDelay: 1,
+      });
+    },
+    stop: () => boss.stop({ graceful: true, wait: true, timeout: 5_000 }),
+  };
+}

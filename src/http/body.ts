@@ -1,0 +1,44 @@
+import type { HttpResponse } from 'uWebSockets.js';
+import { HttpError } from './errors.js';
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+/**
+ * Collects a request body (at most 64 KiB) and parses it as JSON. Resolves undefined for an empty
+ * body. Must be called synchronously in the handler, before any await.
+ */
+export function readJsonBody(res: HttpResponse, contentLength: number | undefined): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    if (contentLength !== undefined && contentLength > MAX_BODY_BYTES) {
+      reject(tooLarge());
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    res.onData((chunk, isLast) => {
+      if (failed) return;
+      size += chunk.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        failed = true;
+        reject(tooLarge());
+        return;
+      }
+      // uWS reuses the chunk's memory after this callback returns: copy it
+      chunks.push(Buffer.from(chunk.slice(0)));
+      if (!isLast) return;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') {
+        resolve(undefined);
+        return;
+      }
+      try {
+        resolve(JSON.parse(text));
+      } catch {
+        reject(new HttpError(400, 'request body is not valid JSON', 'invalid_json'));
+      }
+    });
+  });
+}
+
+const tooLarge = () => new HttpError(413, 'request body is larger than 64 KiB', 'payload_too_large');

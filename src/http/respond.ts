@@ -1,0 +1,29 @@
+import type { HttpResponse } from 'uWebSockets.js';
+
+const STATUS_TEXT: Record<number, string> = {
+  200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
+  400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
+  405: '405 Method Not Allowed', 409: '409 Conflict', 410: '410 Gone', 413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
+  503: '503 Service Unavailable',
+};
+
+export interface Reply {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+/** Writes a whole JSON response in one corked write. The response must not be aborted. */
+export function send(res: HttpResponse, reply: Reply): void {
+  res.cork(() => {
+    res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
+    if (reply.body !== undefined) res.writeHeader('content-type', 'application/json; charset=utf-8');
+    for (const [name, value] of Object.entries(reply.headers ?? {})) res.writeHeader(name, value);
+    res.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
+  });
+}
+
+export function errorBody(message: string, code: string, details?: unknown[]) {
+  return details ? { error: message, code, details } : { error: message, code };
+}

@@ -1,0 +1,90 @@
+import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { mapDatabaseError } from '../db/errors.js';
+import { log } from '../log.js';
+import { readJsonBody } from './body.js';
+import { HttpError } from './errors.js';
+import { errorBody, send, type Reply } from './respond.js';
+import type { Cors } from './cors.js';
+
+/** What a handler sees of a request: everything copied out of uWS before the first await. */
+export interface RequestContext {
+  params: string[];
+  query: URLSearchParams;
+  authorization: string;
+  clientAddress: string;
+  body: unknown;
+  /** Set by the bearer check on protected routes. */
+  userId: string;
+}
+
+export type Handler = (ctx: RequestContext) => Promise<Reply>;
+export type Authenticate = (authorization: string) => Promise<string>;
+
+type Method = 'get' | 'post' | 'patch' | 'del';
+
+export interface Router {
+  route(method: Method, pattern: string, handler: Handler, options?: { auth?: boolean }): void;
+}
+
+/**
+ * Wraps uWS handlers with what every route needs: abort tracking, body parsing, the bearer
+ * check, CORS headers, and one error boundary that turns every failure into the contract's
+ * error shape (never a stack trace, never SQL text).
+ */
+export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors: Cors): Router {
+  return {
+    route(method, pattern, handler, options = {}) {
+      const paramCount = (pattern.match(/:/g) ?? []).length;
+      app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        const origin = req.getHeader('origin');
+        const contentLength = req.getHeader('content-length');
+        const ctx: RequestContext = {
+          params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
+          query: new URLSearchParams(req.getQuery() ?? ''),
+          authorization: req.getHeader('authorization'),
+          clientAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+          body: undefined,
+          userId: '',
+        };
+        const body = method === 'get' ? Promise.resolve(undefined) : readJsonBody(res, contentLength ? Number(contentLength) : undefined);
+
+        void (async (): Promise<Reply> => {
+          ctx.body = await body;
+          if (options.auth) ctx.userId = await authenticate(ctx.authorization);
+          return handler(ctx);
+        })()
+          .catch(toErrorReply)
+          .then((reply) => {
+            if (aborted) return;
+            send(res, { ...reply, headers: { ...cors.headersFor(origin), ...reply.headers } });
+          });
+      });
+    },
+  };
+}
+
+export function toErrorReply(error: unknown): Reply {
+  if (error instanceof HttpError) {
+    return { status: error.status, body: errorBody(error.message, error.code, error.details), headers: error.headers };
+  }
+  const mapped = mapDatabaseError(error);
+  if (mapped) {
+    const headers = mapped.status === 429 && mapped.detail ? { 'retry-after': mapped.detail } : undefined;
+    return { status: mapped.status, body: errorBody(mapped.message, mapped.code), headers };
+  }
+  const unavailable = isConnectionError(error);
+  if (!unavailable) log.error('unexpected error in a request', error);
+  return unavailable
+    ? { status: 503, body: errorBody('service temporarily unavailable', 'unavailable') }
+    : { status: 500, body: errorBody('internal server error', 'internal') };
+}
+
+function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: string })?.code;
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01' || code === '53300'
+    || (error instanceof Error && /Connection terminated|timeout exceeded when trying to connect/.test(error.message));
+}

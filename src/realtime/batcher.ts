@@ -1,0 +1,93 @@
+import type pg from 'pg';
+import { log } from '../log.js';
+
+/** One thing a room socket asked the database to do. */
+export type SendEvent =
+  | { kind: 'message'; room: string; user: string; origin: string; content: string; client_id?: string }
+  | { kind: 'typing'; room: string; user: string }
+  | { kind: 'read'; room: string; user: string; message_id: string };
+
+export type SendResult =
+  | { ok: true; id?: string; seq?: number; sent_at?: string; client_id?: string | null; moved?: boolean }
+  | { ok: false; code: string };
+
+interface Pending {
+  event: SendEvent;
+  resolve: (result: SendResult) => void;
+}
+
+/**
+ * The batched send path (DESIGN.md: a notifying commit is the scarce resource). Events from every
+ * socket of the process queue here and are flushed together — when `maxBatch` are waiting or
+ * `tickMs` after the first one — in one api.post_events call: one transaction, one commit.
+ *
+ * One flush runs at a time: while it commits the next batch fills, so batches grow with load.
+ * It also keeps each socket's acks and seqs in the order its frames arrived. maxBatch = 1 is the
+ * naive one-transaction-per-message design the benchmark compares against.
+ */
+export class SendBatcher {
+  private queue: Pending[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly maxBatch: number,
+    private readonly tickMs: number,
+  ) {}
+
+  submit(event: SendEvent): Promise<SendResult> {
+    return new Promise((resolve) => {
+      this.queue.push({ event, resolve });
+      this.schedule();
+    });
+  }
+
+  /** Resolves once everything submitted so far has been flushed (used at shutdown). */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.flushing) {
+      if (!this.flushing) this.startFlush();
+      await this.flushing;
+    }
+  }
+
+  private schedule(): void {
+    if (this.flushing) return; // the running flush starts the next one when it ends
+    if (this.queue.length >= this.maxBatch) {
+      this.startFlush();
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => this.startFlush(), this.tickMs);
+    }
+  }
+
+  private startFlush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.flushing || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, this.maxBatch);
+    this.flushing = this.flush(batch).finally(() => {
+      this.flushing = undefined;
+      // what queued up meanwhile has waited long enough: flush it right away
+      if (this.queue.length > 0) this.startFlush();
+    });
+  }
+
+  private async flush(batch: Pending[]): Promise<void> {
+    const events = batch.map(({ event }, i) => ({ i, ...event }));
+    let results: Array<SendResult & { i: number }>;
+    try {
+      const { rows } = await this.db.query<{ results: Array<SendResult & { i: number }> }>(
+        'select api.post_events($1) as results',
+        [JSON.stringify(events)],
+      );
+      results = rows[0]!.results;
+    } catch (error) {
+      // Nothing of this batch was committed: every sender is told, and may retry with its client_id.
+      log.error(`send batch of ${batch.length} failed`, error);
+      for (const pending of batch) pending.resolve({ ok: false, code: 'unavailable' });
+      return;
+    }
+    const byIndex = new Map(results.map((r) => [r.i, r]));
+    batch.forEach((pending, i) => pending.resolve(byIndex.get(i) ?? { ok: false, code: 'internal' }));
+  }
+}

@@ -1,0 +1,74 @@
+import type { JSONSchemaType } from 'ajv';
+import { ajv } from '../http/validate.js';
+
+/** What a client may send on a room socket; the schema is the wire format's documentation. */
+export type ClientFrame =
+  | { type: 'message'; content: string; client_id?: string }
+  | { type: 'typing' }
+  | { type: 'read'; id: string };
+
+type MessageFrame = Extract<ClientFrame, { type: 'message' }>;
+type ReadFrame = Extract<ClientFrame, { type: 'read' }>;
+
+const messageSchema: JSONSchemaType<MessageFrame> = {
+  type: 'object',
+  properties: {
+    type: { type: 'string', const: 'message' },
+    content: { type: 'string' },
+    client_id: { type: 'string', minLength: 1, maxLength: 64, nullable: true },
+  },
+  required: ['type', 'content'],
+};
+
+const readSchema: JSONSchemaType<ReadFrame> = {
+  type: 'object',
+  properties: { type: { type: 'string', const: 'read' }, id: { type: 'string', format: 'uuid' } },
+  required: ['type', 'id'],
+};
+
+const validateMessage = ajv.compile(messageSchema);
+const validateRead = ajv.compile(readSchema);
+
+export class FrameError extends Error {
+  constructor(readonly code: string, message: string, readonly clientId?: string) {
+    super(message);
+  }
+}
+
+const MAX_CONTENT = 4000;
+
+/**
+ * Parses and validates one client frame; throws FrameError with the code of the `error` frame
+ * the client gets back. Message content is returned trimmed.
+ */
+export function parseClientFrame(raw: ArrayBuffer): ClientFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(raw).toString('utf8'));
+  } catch {
+    throw new FrameError('invalid_json', 'frame is not valid JSON');
+  }
+  const type = (value as { type?: unknown })?.type;
+  const clientId = typeof (value as { client_id?: unknown })?.client_id === 'string'
+    ? (value as { client_id: string }).client_id.slice(0, 64)
+    : undefined;
+  if (type !== 'message' && type !== 'typing' && type !== 'read') {
+    throw new FrameError('unknown_type', 'unknown frame type', clientId);
+  }
+  if (type === 'typing') return { type };
+  if (type === 'read') {
+    if (!validateRead(value)) throw new FrameError('invalid_id', 'read needs the id of a message', clientId);
+    return { type, id: value.id.toLowerCase() };
+  }
+  if (!validateMessage(value)) {
+    if (typeof (value as { content?: unknown }).content !== 'string') {
+      throw new FrameError('invalid_content', 'content must be a string of 1-4000 characters', clientId);
+    }
+    throw new FrameError('invalid_client_id', 'client_id must be a string of 1-64 characters', clientId);
+  }
+  const content = value.content.trim();
+  if (content.length === 0 || [...content].length > MAX_CONTENT) {
+    throw new FrameError('invalid_content', 'content must be 1-4000 characters', clientId);
+  }
+  return value.client_id === undefined ? { type, content } : { type, content, client_id: value.client_id };
+}

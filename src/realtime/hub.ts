@@ -1,0 +1,119 @@
+import type pg from 'pg';
+import { log } from '../log.js';
+import type { Presence } from './presence.js';
+import { RoomFeed, type FeedMessage } from './room-feed.js';
+import type { RoomSocket } from './sockets.js';
+
+/** The envelope every event carries on the chat_events channel (see db/functions/internal/020_notify.sql). */
+export interface Envelope {
+  v: 1;
+  type: string;
+  room: string;
+  users: [string, string];
+  [key: string]: unknown;
+}
+
+type Side = 'a' | 'b';
+
+/**
+ * Routes database events to this process's sockets: room events to the room's feed, user events
+ * to the user's notification sockets. Keeps one RoomFeed per room that has a local socket.
+ */
+export class Hub {
+  private readonly feeds = new Map<string, RoomFeed>();
+
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly gatewayId: string,
+    private readonly presence: Presence,
+  ) {}
+
+  joinRoom(ws: RoomSocket, onJoined: () => void): void {
+    const roomId = ws.getUserData().roomId;
+    let feed = this.feeds.get(roomId);
+    if (!feed) {
+      feed = new RoomFeed(roomId, this.db, this.gatewayId, (empty) => {
+        if (this.feeds.get(empty.roomId) === empty) this.feeds.delete(empty.roomId);
+      });
+      this.feeds.set(roomId, feed);
+    }
+    feed.join(ws, onJoined);
+  }
+
+  leaveRoom(ws: RoomSocket): void {
+    this.feeds.get(ws.getUserData().roomId)?.leave(ws);
+  }
+
+  allSockets(): RoomSocket[] {
+    return [...this.feeds.values()].flatMap((feed) => feed.members());
+  }
+
+  /** After the listener lost its connection, notifications may be lost: re-read every open room. */
+  catchUp(): void {
+    for (const feed of this.feeds.values()) feed.catchUp();
+  }
+
+  dispatch(event: Envelope): void {
+    const feed = this.feeds.get(event.room);
+    const [userA, userB] = event.users;
+    const userOf = (side: Side) => (side === 'a' ? userA : userB);
+    const other = (side: Side): Side => (side === 'a' ? 'b' : 'a');
+
+    switch (event.type) {
+      case 'message.created': {
+        const message = event as unknown as FeedMessage & { recipient: string; unread_count: number };
+        feed?.onMessage(message);
+        this.presence.sendToUser(message.recipient, JSON.stringify({
+          type: 'new_message', room_id: event.room, id: message.alias, message_id: message.id,
+          unread_count: message.unread_count,
+        }));
+        return;
+      }
+      case 'typing': {
+        const partner = other(event.side as Side);
+        const frame = JSON.stringify({ type: 'typing' });
+        feed?.broadcast((ws) => (ws.getUserData().side === partner ? frame : undefined));
+        return;
+      }
+      case 'read.moved': {
+        const reader = event.side as Side;
+        const frame = JSON.stringify({ type: 'read', id: event.id, read_at: event.read_at });
+        feed?.broadcast((ws) => (ws.getUserData().side === other(reader) ? frame : undefined));
+        void this.sendUnread(userOf(reader));
+        return;
+      }
+      case 'reaction.changed': {
+        const side = event.side as Side;
+        const base = { type: 'reaction', message_id: event.message_id };
+        const tail = event.action === 'add' ? { emoji: event.emoji, action: 'add' } : { action: 'remove' };
+        const own = JSON.stringify({ ...base, user_id: event.user, ...tail });
+        const seenByPartner = JSON.stringify({ ...base, user_id: event.alias, ...tail });
+        feed?.broadcast((ws) => (ws.getUserData().side === side ? own : seenByPartner));
+        return;
+      }
+      case 'room.created':
+        this.presence.sendToUser(event.waiter as string, JSON.stringify({ type: 'matched', room_id: event.room }));
+        return;
+      case 'room.closed': {
+        const frame = JSON.stringify({ type: 'room_closed', room_id: event.room, reason: event.reason });
+        this.presence.sendToUser(userA, frame);
+        this.presence.sendToUser(userB, frame);
+        feed?.close(event.reason as string);
+        return;
+      }
+      default:
+        log.warn(`unknown event type ${event.type}`);
+    }
+  }
+
+  /** The badge list, for every notification socket of the user in this process. */
+  async sendUnread(userId: string): Promise<void> {
+    if (!this.presence.hasUser(userId)) return;
+    try {
+      const { rows } = await this.db.query('select api.unread_counts($1) as rooms', [userId]);
+      this.presence.sendToUser(userId, JSON.stringify({ type: 'unread', rooms: rows[0].rooms }));
+    } catch (error) {
+      log.warn(`unread badges for a user failed: ${(error as Error).message}`);
+    }
+  }
+}

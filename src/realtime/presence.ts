@@ -1,0 +1,95 @@
+import type pg from 'pg';
+import { log } from '../log.js';
+import { sendFrame, type NotificationSocket } from './sockets.js';
+
+const SYNC_MS = 1000;
+
+/**
+ * The notification sockets of this process, per user, and their presence in the database.
+ * Once a second the users that gained or lost their last local socket are reported with
+ * api.sync_presence (which is also this process's heartbeat); it answers the number of users
+ * online across all processes, pushed to every local socket when it changed: at most once a second.
+ */
+export class Presence {
+  private readonly byUser = new Map<string, Set<NotificationSocket>>();
+  private readonly changed = new Set<string>();
+  private onlineCount = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private syncing: Promise<void> | undefined;
+
+  constructor(private readonly db: pg.Pool, private readonly gatewayId: string) {}
+
+  start(): void {
+    this.timer = setInterval(() => void this.sync(), SYNC_MS);
+    void this.sync();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.syncing;
+    await this.db.query('select api.gateway_stopped($1)', [this.gatewayId]).catch(() => {});
+  }
+
+  get count(): number {
+    return this.onlineCount;
+  }
+
+  add(ws: NotificationSocket): void {
+    const userId = ws.getUserData().userId;
+    let sockets = this.byUser.get(userId);
+    if (!sockets) this.byUser.set(userId, (sockets = new Set()));
+    sockets.add(ws);
+    this.changed.add(userId);
+  }
+
+  remove(ws: NotificationSocket): void {
+    const userId = ws.getUserData().userId;
+    const sockets = this.byUser.get(userId);
+    sockets?.delete(ws);
+    if (sockets?.size === 0) this.byUser.delete(userId);
+    this.changed.add(userId);
+  }
+
+  /** Sends a frame to every local notification socket of a user; false when there is none. */
+  sendToUser(userId: string, frame: string): boolean {
+    const sockets = this.byUser.get(userId);
+    if (!sockets) return false;
+    for (const ws of sockets) sendFrame(ws, frame);
+    return true;
+  }
+
+  hasUser(userId: string): boolean {
+    return this.byUser.has(userId);
+  }
+
+  allSockets(): NotificationSocket[] {
+    return [...this.byUser.values()].flatMap((set) => [...set]);
+  }
+
+  private sync(): Promise<void> {
+    if (this.syncing) return this.syncing;
+    const online: string[] = [];
+    const offline: string[] = [];
+    for (const userId of this.changed) (this.byUser.has(userId) ? online : offline).push(userId);
+    this.changed.clear();
+    this.syncing = this.db
+      .query<{ count: number }>('select api.sync_presence($1, $2, $3) as count', [this.gatewayId, online, offline])
+      .then(({ rows }) => this.publishCount(rows[0]!.count))
+      .catch((error) => {
+        // try again next time: nothing is lost, the changes are simply reported later
+        for (const userId of [...online, ...offline]) this.changed.add(userId);
+        log.warn(`presence sync failed: ${(error as Error).message}`);
+      })
+      .finally(() => {
+        this.syncing = undefined;
+      });
+    return this.syncing;
+  }
+
+  private publishCount(count: number): void {
+    if (count === this.onlineCount) return;
+    this.onlineCount = count;
+    const frame = JSON.stringify({ type: 'online_count', count });
+    for (const sockets of this.byUser.values()) for (const ws of sockets) sendFrame(ws, frame);
+  }
+}

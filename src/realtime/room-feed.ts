@@ -1,0 +1,167 @@
+import type pg from 'pg';
+import { log } from '../log.js';
+import { closeSocket, sendFrame, type RoomSocket } from './sockets.js';
+
+/** A stored message as the feed needs it to address both sides of the room. */
+export interface FeedMessage {
+  seq: number;
+  id: string;
+  side: 'a' | 'b';
+  sender: string;
+  alias: string;
+  content: string | null;
+  client_id: string | null;
+  sent_at: string;
+  /** `${gatewayId}:${socketId}` of the socket that sent it, when known: it gets the ack instead. */
+  origin?: string;
+}
+
+const PAGE = 1000;
+
+/**
+ * The live feed of one room in this process: its local sockets and the last seq they have all
+ * been given. Every operation on a room (a live message, a socket joining, a refill after the
+ * listener reconnected, the room closing) runs in one promise chain, so a resuming socket is
+ * filled from the table and then joins the live stream at exactly the right seq: no gap, no
+ * duplicate. A message whose seq leaves a gap (a notification was lost, or too big to carry its
+ * content) is read back from the table before anything later is delivered.
+ */
+export class RoomFeed {
+  /** Seq every socket of the feed has been given; -1 before the first socket joined. */
+  private seq = -1;
+  private readonly sockets = new Set<RoomSocket>();
+  private chain: Promise<void> = Promise.resolve();
+  private joining = 0;
+
+  constructor(
+    readonly roomId: string,
+    private readonly db: pg.Pool,
+    private readonly gatewayId: string,
+    private readonly onEmpty: (feed: RoomFeed) => void,
+  ) {}
+
+  get isEmpty(): boolean {
+    return this.sockets.size === 0 && this.joining === 0;
+  }
+
+  /** Catches a new socket up from its resume point, then adds it to the live stream. */
+  join(ws: RoomSocket, onJoined: () => void): void {
+    this.joining++;
+    this.run(async () => {
+      try {
+        const data = ws.getUserData();
+        if (data.closed) return;
+        const from = data.afterSeq ?? (this.seq >= 0 ? this.seq : data.lastSeqAtHandshake);
+        if (this.seq < 0) this.seq = from;
+        // the socket has seen more than the feed (the listener lags): bring the feed up first
+        else if (from > this.seq) await this.refill();
+        for (const message of await this.readAfter(from)) {
+          if (message.seq <= this.seq) this.sendTo(ws, message);
+          else this.deliver(message, ws);
+        }
+        if (data.closed) return;
+        this.sockets.add(ws);
+        data.joined = true;
+        onJoined();
+      } finally {
+        this.joining--;
+      }
+    });
+  }
+
+  members(): RoomSocket[] {
+    return [...this.sockets];
+  }
+
+  leave(ws: RoomSocket): void {
+    this.sockets.delete(ws);
+    if (this.isEmpty) this.onEmpty(this);
+  }
+
+  /** A message.created event from the listener. */
+  onMessage(message: FeedMessage): void {
+    this.run(async () => {
+      if (message.seq <= this.seq || this.seq < 0) return;
+      if (message.seq > this.seq + 1 || message.content === null) {
+        await this.refill(); // a gap, or a content too large for NOTIFY: read from the table
+        return;
+      }
+      this.deliver(message);
+    });
+  }
+
+  /** Re-reads everything after the feed's seq (after the listener reconnected). */
+  catchUp(): void {
+    this.run(() => this.refill());
+  }
+
+  /** Frames for every local socket of the room, in order with the messages (typing, read, reaction). */
+  broadcast(frameFor: (ws: RoomSocket) => string | undefined): void {
+    this.run(async () => {
+      for (const ws of this.sockets) {
+        const frame = frameFor(ws);
+        if (frame) sendFrame(ws, frame);
+      }
+    });
+  }
+
+  /** The room closed or expired: every socket gets room_closed, then a close. */
+  close(reason: string): void {
+    this.run(async () => {
+      const frame = JSON.stringify({ type: 'room_closed', room_id: this.roomId, reason });
+      for (const ws of this.sockets) {
+        sendFrame(ws, frame);
+        closeSocket(ws, 1000, `room ${reason}`);
+      }
+    });
+  }
+
+  private run(op: () => Promise<void>): void {
+    this.chain = this.chain.then(op).catch((error) => log.error(`room feed ${this.roomId}`, error));
+  }
+
+  private async refill(): Promise<void> {
+    if (this.seq < 0) return;
+    for (const message of await this.readAfter(this.seq)) {
+      if (message.seq > this.seq) this.deliver(message);
+    }
+  }
+
+  private async readAfter(seq: number): Promise<FeedMessage[]> {
+    const all: FeedMessage[] = [];
+    for (let after = seq; ; ) {
+      const { rows } = await this.db.query<FeedMessage>(
+        'select seq::float8 as seq, id, side, sender, alias, content, client_id, sent_at from api.room_feed($1, $2, $3)',
+        [this.roomId, after, PAGE],
+      );
+      all.push(...rows);
+      if (rows.length < PAGE) return all;
+      after = rows[rows.length - 1]!.seq;
+    }
+  }
+
+  /** Gives a new message to every socket of the feed (and `extra`, a socket still joining). */
+  private deliver(message: FeedMessage, extra?: RoomSocket): void {
+    this.seq = message.seq;
+    const forPartner = JSON.stringify(frame('message', message, message.alias));
+    const forSender = JSON.stringify(frame('own_message', message, message.sender));
+    const origin = message.origin;
+    for (const ws of extra ? [...this.sockets, extra] : this.sockets) {
+      const data = ws.getUserData();
+      if (data.side !== message.side) sendFrame(ws, forPartner);
+      else if (origin !== `${this.gatewayId}:${data.id}`) sendFrame(ws, forSender);
+    }
+  }
+
+  /** Replays one stored message to one socket only (it is behind the rest of the feed). */
+  private sendTo(ws: RoomSocket, message: FeedMessage): void {
+    const mine = ws.getUserData().side === message.side;
+    sendFrame(ws, JSON.stringify(mine ? frame('own_message', message, message.sender) : frame('message', message, message.alias)));
+  }
+}
+
+/** The partner's frame carries no client_id: it is the sender's own bookkeeping. */
+function frame(type: 'message' | 'own_message', m: FeedMessage, senderId: string) {
+  const base = { type, id: m.id, seq: m.seq, content: m.content, sender_id: senderId, sent_at: m.sent_at };
+  return type === 'own_message' ? { ...base, client_id: m.client_id } : base;
+}

@@ -1,0 +1,52 @@
+import type { WebSocket } from 'uWebSockets.js';
+
+/** What the gateway keeps on every room socket (uWS userData). */
+export interface RoomSocketData {
+  /** Process-unique; `${gatewayId}:${id}` names this socket as the origin of a message. */
+  id: number;
+  userId: string;
+  roomId: string;
+  side: 'a' | 'b';
+  /** Resume point asked for (?after_seq), clamped to the room's last seq at the handshake. */
+  afterSeq: number | null;
+  lastSeqAtHandshake: number;
+  /** False until the socket has caught up and receives live messages; frames wait meanwhile. */
+  joined: boolean;
+  waitingFrames: ArrayBuffer[];
+  closed: boolean;
+}
+
+export interface NotificationSocketData {
+  userId: string;
+  closed: boolean;
+}
+
+export type RoomSocket = WebSocket<RoomSocketData>;
+export type NotificationSocket = WebSocket<NotificationSocketData>;
+
+/** A client that lets 1 MiB pile up is closed (1013, "try again later": it can resume). */
+export const MAX_BUFFERED_BYTES = 1024 * 1024;
+
+/**
+ * Sends one text frame, and closes the socket when its outgoing buffer has passed 1 MiB, so a
+ * slow client never slows anybody else and never silently misses a frame: it reconnects and
+ * resumes from its last seq instead.
+ */
+export function sendFrame(ws: WebSocket<{ closed: boolean }>, frame: string): void {
+  const data = ws.getUserData();
+  if (data.closed) return;
+  ws.cork(() => {
+    ws.send(frame);
+    if (ws.getBufferedAmount() > MAX_BUFFERED_BYTES) {
+      data.closed = true;
+      ws.end(1013, 'too slow: reconnect and resume');
+    }
+  });
+}
+
+export function closeSocket(ws: WebSocket<{ closed: boolean }>, code: number, reason: string): void {
+  const data = ws.getUserData();
+  if (data.closed) return;
+  data.closed = true;
+  ws.end(code, reason);
+}

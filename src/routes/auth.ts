@@ -1,0 +1,70 @@
+import type pg from 'pg';
+import type { Passwords } from '../auth/passwords.js';
+import type { Tokens } from '../auth/tokens.js';
+import { HttpError } from '../http/errors.js';
+import type { Router } from '../http/route.js';
+import { bodyValidator, trimFields } from '../http/validate.js';
+
+interface RegisterBody {
+  pseudo: string;
+  email: string;
+  country: string;
+  password: string;
+}
+
+interface LoginBody {
+  identifier: string;
+  password: string;
+}
+
+const validateRegister = bodyValidator<RegisterBody>({
+  type: 'object',
+  properties: {
+    pseudo: { type: 'string', minLength: 2, maxLength: 32, pattern: '^[\\p{L}\\p{N}_.\\-]+$' },
+    email: { type: 'string', maxLength: 254, format: 'email' },
+    country: { type: 'string', pattern: '^[A-Za-z]{2}$' },
+    password: { type: 'string', minLength: 8, maxLength: 256 },
+  },
+  required: ['pseudo', 'email', 'country', 'password'],
+});
+
+const validateLogin = bodyValidator<LoginBody>({
+  type: 'object',
+  properties: {
+    identifier: { type: 'string', minLength: 1, maxLength: 320 },
+    password: { type: 'string', minLength: 1, maxLength: 256 },
+  },
+  required: ['identifier', 'password'],
+});
+
+export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, tokens: Tokens): void {
+  router.route('post', '/auth/register', async ({ body }) => {
+    const input = validateRegister(trimFields(body, ['pseudo', 'email', 'country']));
+    const passwordHash = await passwords.hash(input.password);
+    const { rows } = await db.query<{ user: Record<string, string> }>(
+      'select api.register($1, $2, $3, $4) as user',
+      [input.pseudo, input.email, input.country, passwordHash],
+    );
+    const user = rows[0]!.user;
+    return { status: 201, body: { token: await tokens.issue(user.id!), user } };
+  });
+
+  /*
+   * Unknown users and wrong passwords cost the same argon2 verification and give the same 401;
+   * failures are counted in SQL, which answers 429 with Retry-After once a limit is reached.
+   */
+  router.route('post', '/auth/login', async ({ body, clientAddress }) => {
+    const input = validateLogin(trimFields(body, ['identifier']));
+    const { rows } = await db.query<{ user_json: Record<string, string>; password_hash: string }>(
+      'select user_json, password_hash from api.login_begin($1, $2)',
+      [input.identifier, clientAddress],
+    );
+    const found = rows[0];
+    if (!(await passwords.verify(found?.password_hash, input.password))) {
+      await db.query('select api.login_failed($1, $2)', [input.identifier, clientAddress]);
+      throw new HttpError(401, 'invalid credentials', 'invalid_credentials');
+    }
+    await db.query('select api.login_succeeded($1)', [input.identifier]);
+    return { status: 200, body: { token: await tokens.issue(found!.user_json.id!), user: found!.user_json } };
+  });
+}

@@ -1,0 +1,66 @@
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+import type { Tokens } from '../auth/tokens.js';
+import { HttpError } from '../http/errors.js';
+import type { Cors } from '../http/cors.js';
+import { toErrorReply } from '../http/route.js';
+import { send } from '../http/respond.js';
+
+/** What an upgrade handler copies out of the request before its first await. */
+export interface UpgradeRequest {
+  key: string;
+  protocol: string;
+  extensions: string;
+  origin: string;
+  query: URLSearchParams;
+  params: string[];
+}
+
+/**
+ * The shared part of both WebSocket handshakes: Origin allow-list (403), the token from
+ * ?token= or a "bearer.<jwt>" sub-protocol (401), then the socket-specific `authorize` step.
+ * Every refusal is a plain HTTP answer before the upgrade. The sub-protocol carrying the token
+ * is echoed back, as browsers require.
+ */
+export function upgradeHandler<T>(
+  tokens: Tokens,
+  cors: Cors,
+  paramCount: number,
+  authorize: (userId: string, request: UpgradeRequest) => Promise<T>,
+) {
+  return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+    const request: UpgradeRequest = {
+      key: req.getHeader('sec-websocket-key'),
+      protocol: req.getHeader('sec-websocket-protocol'),
+      extensions: req.getHeader('sec-websocket-extensions'),
+      origin: req.getHeader('origin'),
+      query: new URLSearchParams(req.getQuery() ?? ''),
+      params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
+    };
+
+    void (async () => {
+      if (!cors.allowsSocketOrigin(request.origin)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
+      const bearerProtocol = request.protocol.split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
+      const token = request.query.get('token') ?? bearerProtocol?.slice('bearer.'.length);
+      if (!token) throw new HttpError(401, 'missing authorization', 'missing_authorization');
+      let userId: string;
+      try {
+        userId = await tokens.verify(token);
+      } catch {
+        throw new HttpError(401, 'invalid or expired token', 'invalid_token');
+      }
+      return { data: await authorize(userId, request), protocol: bearerProtocol ?? '' };
+    })().then(
+      ({ data, protocol }) => {
+        if (aborted) return;
+        res.cork(() => res.upgrade(data, request.key, protocol, request.extensions, context));
+      },
+      (error) => {
+        if (!aborted) send(res, toErrorReply(error));
+      },
+    );
+  };
+}

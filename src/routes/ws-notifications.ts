@@ -1,0 +1,33 @@
+import type { TemplatedApp } from 'uWebSockets.js';
+import type { Tokens } from '../auth/tokens.js';
+import type { Cors } from '../http/cors.js';
+import type { Hub } from '../realtime/hub.js';
+import type { Presence } from '../realtime/presence.js';
+import { MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
+import { upgradeHandler } from './upgrade.js';
+
+/**
+ * /ws/notifications — server → client only: unread badges on connect and after reads,
+ * new_message, matched, room_closed, online_count. Anything a client sends gets an error frame.
+ */
+export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Tokens; cors: Cors; hub: Hub; presence: Presence }): void {
+  app.ws<NotificationSocketData>('/ws/notifications', {
+    maxPayloadLength: 64 * 1024,
+    idleTimeout: 120,
+    sendPingsAutomatically: true,
+    maxBackpressure: 4 * MAX_BUFFERED_BYTES,
+    upgrade: upgradeHandler(deps.tokens, deps.cors, 0, async (userId) => ({ userId, closed: false })),
+    open: (ws) => {
+      deps.presence.add(ws);
+      sendFrame(ws, JSON.stringify({ type: 'online_count', count: deps.presence.count }));
+      void deps.hub.sendUnread(ws.getUserData().userId);
+    },
+    message: (ws) => {
+      sendFrame(ws, JSON.stringify({ type: 'error', code: 'unexpected_frame', message: 'this socket only sends' }));
+    },
+    close: (ws) => {
+      ws.getUserData().closed = true;
+      deps.presence.remove(ws);
+    },
+  });
+}

@@ -1,0 +1,64 @@
+import path from 'node:path';
+import { startApp } from './app.js';
+import { ConfigError, loadConfig, loadDotEnv } from './config.js';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
+import { migrate } from './db/migrate.js';
+import { log } from './log.js';
+
+/**
+ * Start-up: configuration, the database (external, or the embedded one), migrations and
+ * functions, then the gateway. SIGINT/SIGTERM shut everything down in reverse order.
+ */
+async function main(): Promise<void> {
+  const started = performance.now();
+  loadDotEnv();
+  const config = await loadConfig();
+
+  let embedded: EmbeddedDatabase | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (databaseUrl) {
+    log.info(`database: external PostgreSQL at ${new URL(databaseUrl).host}`);
+  } else {
+    const dir = path.join(config.dataDir, 'postgres');
+    embedded = await startEmbeddedPostgres({ dir, port: config.embeddedPgPort, database: 'chat' });
+    databaseUrl = embedded.url;
+    log.info(`database: embedded PostgreSQL in ${path.relative(process.cwd(), dir) || dir}, port ${config.embeddedPgPort} (set DATABASE_URL to use another)`);
+  }
+
+  let app;
+  try {
+    await migrate(databaseUrl);
+    app = await startApp(config, databaseUrl);
+  } catch (error) {
+    await embedded?.stop();
+    throw error;
+  }
+  log.info(`listening on http://localhost:${app.port} (ready in ${Math.round(performance.now() - started)} ms)`);
+
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info(`${signal}: shutting down`);
+    try {
+      await app!.close();
+      await embedded?.stop();
+      log.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      log.error('shutdown failed', error);
+      process.exit(1);
+    }
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+main().catch((error) => {
+  if (error instanceof ConfigError) {
+    console.error(`configuration error: ${error.message}`);
+  } else {
+    log.error('start-up failed', error);
+  }
+  process.exit(1);
+});
