@@ -37,6 +37,8 @@ async function measured(ctx: Ctx, reqs: HttpReq[], conc: number) {
   };
 }
 
+type Measured = Omit<Awaited<ReturnType<typeof measured>>, 'results'>;
+
 function strip<T extends { results: unknown }>(x: T): Omit<T, 'results'> {
   const { results: _r, ...rest } = x;
   void _r;
@@ -55,7 +57,7 @@ export async function auth(ctx: Ctx, nUsers: number) {
   const chunks: User[][] = [];
   const per = Math.ceil(users.length / cfg.runs);
   for (let i = 0; i < users.length; i += per) chunks.push(users.slice(i, i + per));
-  const regRuns = [];
+  const regRuns: Measured[] = [];
   for (const chunk of chunks) {
     const m = await measured(ctx, chunk.map(registerReq), cfg.authConcurrency);
     m.results.forEach((r, i) => {
@@ -71,7 +73,7 @@ export async function auth(ctx: Ctx, nUsers: number) {
   if (failed) throw new Error(`${failed} registrations failed; see the server log`);
 
   const loginUsers = Array.from({ length: cfg.authLogins }, (_, i) => users[i % users.length]!);
-  const loginRuns = [];
+  const loginRuns: Measured[] = [];
   const lper = Math.ceil(loginUsers.length / cfg.runs);
   for (let i = 0; i < loginUsers.length; i += lper) {
     const part = loginUsers.slice(i, i + lper);

@@ -26,6 +26,18 @@ const CASES: Case[] = [
   { script: 'ins_batch.sql', clients: 8, rowsPerTxn: 40, what: '40 rows, one statement-trigger NOTIFY, one commit' },
 ];
 
+interface CaseRecord {
+  script: string;
+  what: string;
+  clients: number;
+  rows_per_txn: number;
+  seconds: number;
+  commits_per_s: number;
+  rows_per_s: number;
+  latency_ms: number;
+  runs: { tps: number; rows_per_s: number; latency_ms: number; db_cpu_pct: number; machine_busy_pct: number }[];
+}
+
 function findPgbench(): string | undefined {
   for (const cand of [process.env.PGBENCH, 'pgbench', '/usr/bin/pgbench', '/usr/lib/postgresql/16/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench']) {
     if (!cand) continue;
@@ -103,7 +115,7 @@ export async function ceiling(ctx: Ctx) {
   const tool = bin ? `${bin} (${spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim()})` : 'TypeScript driver with pg (no pgbench found)';
   ctx.log(`db ceiling with ${tool}`);
   const seconds = ctx.cfg.ceilingSeconds;
-  const cases = [];
+  const cases: CaseRecord[] = [];
   for (const c of CASES) {
     const file = path.join(dir, c.script);
     const runs = [];

@@ -7,7 +7,26 @@
 import type { Ctx, Room } from '../lib/context.js';
 import { cpuDelta, cpuSnapshot, fdCount, maxOpenFiles } from '../lib/proc.js';
 import type { OpenResult, SocketSpec, StatusResult } from '../lib/protocol.js';
-import { concat, dist, median, round } from '../lib/stats.js';
+import { concat, dist, median, round, type Dist } from '../lib/stats.js';
+
+interface ConnRun {
+  sockets: number;
+  room_sockets: number;
+  notification_sockets: number;
+  failed: number;
+  failures: Record<string, number>;
+  seconds: number;
+  upgrades_per_s: number;
+  upgrade_ms: Dist;
+  rss_base_mb: number;
+  rss_open_mb: number;
+  rss_per_1000_sockets_mb: number;
+  rss_per_1000_room_sockets_mb: number;
+  still_open_after_idle: number;
+  open_cpu: ReturnType<typeof cpuDelta>;
+  idle_cpu: ReturnType<typeof cpuDelta>;
+  loadgen_rss_mb: number;
+}
 
 async function rssSettled(ctx: Ctx, samples = 4, gapMs = 500): Promise<number> {
   const v: number[] = [];
@@ -20,7 +39,7 @@ async function rssSettled(ctx: Ctx, samples = 4, gapMs = 500): Promise<number> {
 
 export async function connections(ctx: Ctx, rooms: Room[]) {
   const cfg = ctx.cfg;
-  const runs = [];
+  const runs: ConnRun[] = [];
   let plan: { room_sockets: number; notification_sockets: number; fd_limit: number; note?: string } | undefined;
   for (let run = 0; run < cfg.runs; run++) {
     const server = await ctx.startServer();
@@ -79,7 +98,7 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
     const loadgenRss = st.reduce((s, x) => s + x.rss, 0);
     await pool.all({ cmd: 'close' });
     const delta = Math.max(after, rssIdle) - base;
-    const rec = {
+    const rec: ConnRun = {
       sockets: opened,
       room_sockets: roomN,
       notification_sockets: notifN,
@@ -102,7 +121,7 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
     );
     runs.push(rec);
   }
-  const m = (f: (r: (typeof runs)[number]) => number) => round(median(runs.map(f)), 2);
+  const m = (f: (r: ConnRun) => number) => round(median(runs.map(f)), 2);
   return {
     ...plan,
     tabs_per_member: cfg.tabs,

@@ -10,7 +10,19 @@ import pg from 'pg';
 import type { Ctx } from '../lib/context.js';
 import { cpuDelta, cpuSnapshot } from '../lib/proc.js';
 import type { EventsResult, HttpReq, OpenResult, SocketSpec } from '../lib/protocol.js';
-import { dist, median, round } from '../lib/stats.js';
+import { dist, median, round, type Dist } from '../lib/stats.js';
+
+interface MatchRun {
+  users: number;
+  statuses: Record<string, number>;
+  seconds: number;
+  joins_per_s: number;
+  join_ms: Dist;
+  rooms_created: number;
+  invariants: Record<string, number>;
+  invariants_ok: boolean;
+  cpu: ReturnType<typeof cpuDelta>;
+}
 
 /** Close every active room of these users (so they are all compatible again) and leave the pool. */
 export async function clearRooms(ctx: Ctx, users: number[]): Promise<number> {
@@ -30,7 +42,7 @@ export async function matching(ctx: Ctx, users: number[]) {
   const cfg = ctx.cfg;
   const pool = ctx.requirePool();
   const server = ctx.requireServer();
-  const runs = [];
+  const runs: MatchRun[] = [];
   const closed = await clearRooms(ctx, users);
   ctx.log(`  closed ${closed} earlier rooms of the ${users.length} users`);
   for (let run = 0; run < cfg.runs; run++) {
@@ -127,7 +139,7 @@ export async function matching(ctx: Ctx, users: number[]) {
       (Number.isNaN(inv.pool_entries_left) || inv.pool_entries_left <= users.length % 2) &&
       (st['201'] ?? 0) + (st['202'] ?? 0) === users.length;
     const lat = dist(r.results.filter((x) => x.status === 201 || x.status === 202).map((x) => x.ms));
-    const rec = {
+    const rec: MatchRun = {
       users: users.length,
       statuses: st,
       seconds: round(secs, 3),
@@ -142,7 +154,7 @@ export async function matching(ctx: Ctx, users: number[]) {
     runs.push(rec);
     await pool.all({ cmd: 'close' });
   }
-  const m = (f: (r: (typeof runs)[number]) => number) => round(median(runs.map(f)), 2);
+  const m = (f: (r: MatchRun) => number) => round(median(runs.map(f)), 2);
   return {
     users: users.length,
     joins_per_s: m((r) => r.joins_per_s),
