@@ -60,11 +60,15 @@ export class ServerProcess {
     const o = this.opts;
     mkdirSync(path.dirname(o.logFile), { recursive: true });
     this.log = createWriteStream(o.logFile, { flags: 'a' });
+    // Empty rather than deleted: the server also reads a .env file, which never overrides a
+    // variable that is set — so a developer's DATABASE_URL or NODE_ENV there cannot leak in.
     const env: NodeJS.ProcessEnv = { ...process.env };
-    delete env.NODE_ENV;
-    delete env.DATABASE_URL;
-    delete env.DB_URL;
     Object.assign(env, {
+      NODE_ENV: '',
+      DATABASE_URL: '',
+      DB_URL: '',
+      CORS_ORIGINS: '',
+      ROOM_TTL: '24h',
       PORT: String(o.port),
       DATA_DIR: o.dataDir,
       EMBEDDED_PG_PORT: String(o.pgPort),

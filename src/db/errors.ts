@@ -24,10 +24,18 @@ export const SQLSTATE_TO_HTTP: Record<string, MappedError> = {
 };
 
 /** A PostgreSQL error raised on purpose by our functions, mapped for the client. */
-export function mapDatabaseError(error: unknown): (MappedError & { message: string; detail?: string }) | undefined {
-  const e = error as { code?: unknown; message?: unknown; detail?: unknown };
+export function mapDatabaseError(error: unknown):
+  (MappedError & { message: string; detail?: string; details?: Array<{ field: string; message: string }> }) | undefined {
+  const e = error as { code?: unknown; message?: unknown; detail?: unknown; column?: unknown };
   if (typeof e?.code !== 'string') return undefined;
   const mapped = SQLSTATE_TO_HTTP[e.code];
   if (!mapped) return undefined;
-  return { ...mapped, message: String(e.message), detail: typeof e.detail === 'string' ? e.detail : undefined };
+  const message = String(e.message);
+  return {
+    ...mapped,
+    message: typeof e.column === 'string' ? 'invalid request body' : message,
+    detail: typeof e.detail === 'string' ? e.detail : undefined,
+    // a function names the offending input with `using column = '...'`
+    details: typeof e.column === 'string' ? [{ field: e.column, message }] : undefined,
+  };
 }

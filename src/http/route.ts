@@ -74,7 +74,7 @@ export function toErrorReply(error: unknown): Reply {
   const mapped = mapDatabaseError(error);
   if (mapped) {
     const headers = mapped.status === 429 && mapped.detail ? { 'retry-after': mapped.detail } : undefined;
-    return { status: mapped.status, body: errorBody(mapped.message, mapped.code), headers };
+    return { status: mapped.status, body: errorBody(mapped.message, mapped.code, mapped.details), headers };
   }
   const unavailable = isConnectionError(error);
   if (!unavailable) log.error('unexpected error in a request', error);

@@ -15,23 +15,27 @@ export class Presence {
   private readonly changed = new Set<string>();
   private onlineCount = 0;
   private timer: NodeJS.Timeout | undefined;
-  private syncing: Promise<void> | undefined;
+  private syncing: Promise<number> | undefined;
+  private broadcastCount = -1;
 
   constructor(private readonly db: pg.Pool, private readonly gatewayId: string) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.sync(), SYNC_MS);
+    this.timer = setInterval(() => void this.sync().then((count) => this.publishCount(count)), SYNC_MS);
     void this.sync();
+  }
+
+  /** The online count including this socket's user, for the socket that just connected. */
+  async countFor(ws: NotificationSocket): Promise<number> {
+    await this.sync();
+    if (this.changed.has(ws.getUserData().userId)) await this.sync(); // it arrived during that sync
+    return this.onlineCount;
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.syncing;
+    await this.syncing?.catch(() => {});
     await this.db.query('select api.gateway_stopped($1)', [this.gatewayId]).catch(() => {});
-  }
-
-  get count(): number {
-    return this.onlineCount;
   }
 
   add(ws: NotificationSocket): void {
@@ -66,7 +70,8 @@ export class Presence {
     return [...this.byUser.values()].flatMap((set) => [...set]);
   }
 
-  private sync(): Promise<void> {
+  /** Reports pending changes (one call at a time) and refreshes the online count. */
+  private sync(): Promise<number> {
     if (this.syncing) return this.syncing;
     const online: string[] = [];
     const offline: string[] = [];
@@ -74,11 +79,12 @@ export class Presence {
     this.changed.clear();
     this.syncing = this.db
       .query<{ count: number }>('select api.sync_presence($1, $2, $3) as count', [this.gatewayId, online, offline])
-      .then(({ rows }) => this.publishCount(rows[0]!.count))
+      .then(({ rows }) => (this.onlineCount = rows[0]!.count))
       .catch((error) => {
         // try again next time: nothing is lost, the changes are simply reported later
         for (const userId of [...online, ...offline]) this.changed.add(userId);
         log.warn(`presence sync failed: ${(error as Error).message}`);
+        return this.onlineCount;
       })
       .finally(() => {
         this.syncing = undefined;
@@ -86,9 +92,10 @@ export class Presence {
     return this.syncing;
   }
 
+  /** Pushes the count to every local socket when it changed since the last push (once a second at most). */
   private publishCount(count: number): void {
-    if (count === this.onlineCount) return;
-    this.onlineCount = count;
+    if (count === this.broadcastCount) return;
+    this.broadcastCount = count;
     const frame = JSON.stringify({ type: 'online_count', count });
     for (const sockets of this.byUser.values()) for (const ws of sockets) sendFrame(ws, frame);
   }

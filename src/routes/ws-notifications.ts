@@ -19,7 +19,7 @@ export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Token
     upgrade: upgradeHandler(deps.tokens, deps.cors, 0, async (userId) => ({ userId, closed: false })),
     open: (ws) => {
       deps.presence.add(ws);
-      sendFrame(ws, JSON.stringify({ type: 'online_count', count: deps.presence.count }));
+      void deps.presence.countFor(ws).then((count) => sendFrame(ws, JSON.stringify({ type: 'online_count', count })));
       void deps.hub.sendUnread(ws.getUserData().userId);
     },
     message: (ws) => {

@@ -1,8 +1,26 @@
 /*
+ * The key failures of an identifier count against: the account it names (so its email and its
+ * pseudo share one budget), or the identifier itself when it names nobody.
+ */
+create function internal.login_key(p_identifier text)
+returns text
+language sql stable
+as $$
+  select coalesce(
+    (select 'user:' || u.id
+     from app.users u
+     where case when p_identifier like '%@%'
+                then u.email = lower(btrim(p_identifier))
+                else lower(u.pseudo) = lower(btrim(p_identifier)) end),
+    'id:' || lower(btrim(p_identifier)))
+$$;
+comment on function internal.login_key(text) is 'user:<id> for a known identifier, else id:<identifier>: the key failed logins count against.';
+
+/*
  * Login is three calls so that the slow argon2 verification runs in the gateway without a
  * transaction open: login_begin (rate limit + lookup), then login_failed or login_succeeded.
  *
- * Failures are counted per key in a fixed 15-minute window: the identifier (5 failures) and the
+ * Failures are counted per key in a fixed 15-minute window: the account or unknown identifier (5 failures) and the
  * client address (50 failures, so one address cannot spray many accounts). The check happens
  * before the password is looked at, so a blocked client learns nothing about the password.
  */
@@ -23,7 +41,7 @@ set search_path = pg_catalog, app, internal
 as $$
 declare
   v_retry_after integer := greatest(
-    internal.login_retry_after('id:' || lower(btrim(p_identifier)), 5),
+    internal.login_retry_after(internal.login_key(p_identifier), 5),
     internal.login_retry_after('client:' || p_client, 50));
 begin
   if v_retry_after is not null then
@@ -50,7 +68,7 @@ language sql volatile security definer
 set search_path = pg_catalog, app, internal
 as $$
   insert into app.login_failures as f (key, failures, window_start)
-  values ('id:' || lower(btrim(p_identifier)), 1, now()),
+  values (internal.login_key(p_identifier), 1, now()),
          ('client:' || p_client, 1, now())
   on conflict (key) do update
     set failures = case when f.window_start > now() - interval '15 minutes' then f.failures + 1 else 1 end,
@@ -63,6 +81,6 @@ returns void
 language sql volatile security definer
 set search_path = pg_catalog, app, internal
 as $$
-  delete from app.login_failures where key = 'id:' || lower(btrim(p_identifier))
+  delete from app.login_failures where key = internal.login_key(p_identifier)
 $$;
 comment on function api.login_succeeded(text) is 'Forgets the identifier''s failed attempts.';

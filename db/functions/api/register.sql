@@ -12,7 +12,7 @@ declare
   v_user app.users;
 begin
   if not exists (select from app.countries where code = upper(p_country)) then
-    raise exception 'country must be an ISO 3166-1 alpha-2 code' using errcode = 'CVINV';
+    raise exception 'must be an ISO 3166-1 alpha-2 country code' using errcode = 'CVINV', column = 'country';
   end if;
 
   insert into app.users (pseudo, email, country, password_hash)
