@@ -1,0 +1,186 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type pg from 'pg';
+import { asGateway, connect, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { asOwner, expectSqlError, PASSWORD_HASH, sqlUser } from '../support/sql.js';
+
+let db: TestDatabase;
+let client: pg.Client;
+before(async () => {
+  db = await createTestDatabase();
+  client = await connect(db.url);
+});
+after(async () => {
+  await client.end();
+  await db.drop();
+});
+
+const REGISTER = 'select api.register($1, $2, $3, $4) as user';
+const register = (pseudo: string, email: string, country = 'FR') => client.query(REGISTER, [pseudo, email, country, PASSWORD_HASH]);
+
+describe('api.register', () => {
+  test('trims, lower-cases the email, upper-cases the country, returns the user without the hash', () =>
+    asGateway(client, async () => {
+      const { rows } = await register('  Some.One-1 ', ' Some.One@Example.COM ', 'fr');
+      const user = rows[0].user;
+      assert.equal(user.pseudo, 'Some.One-1');
+      assert.equal(user.email, 'some.one@example.com');
+      assert.equal(user.country, 'FR');
+      assert.deepEqual(Object.keys(user).sort(), ['country', 'created_at', 'email', 'id', 'pseudo']);
+      assert.match(user.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      const stored = await asOwner(client, () => client.query('select password_hash from app.users where id = $1', [user.id]));
+      assert.equal(stored.rows[0].password_hash, PASSWORD_HASH);
+    }));
+
+  test('CUDUP for a pseudo or email taken in any case', () =>
+    asGateway(client, async () => {
+      await register('Alice_1', 'alice1@example.com');
+      await expectSqlError(client, REGISTER, ['aLICE_1', 'other1@example.com', 'FR', PASSWORD_HASH], 'CUDUP');
+      await expectSqlError(client, REGISTER, [' ALICE_1 ', 'other2@example.com', 'FR', PASSWORD_HASH], 'CUDUP');
+      await expectSqlError(client, REGISTER, ['bob_1', 'ALICE1@EXAMPLE.com', 'FR', PASSWORD_HASH], 'CUDUP');
+      const error = await expectSqlError(client, REGISTER, ['alice_1', 'alice1@example.com', 'DE', PASSWORD_HASH], 'CUDUP');
+      assert.equal(error.message, 'pseudo or email already taken');
+      // a distinct pseudo and email still register
+      await register('alice_2', 'alice2@example.com');
+    }));
+
+  test('CVINV for a country that is not an assigned ISO 3166-1 alpha-2 code', () =>
+    asGateway(client, async () => {
+      for (const country of ['ZZ', 'XX', 'FRA', 'F', '', 'uk']) {
+        const error = await expectSqlError(client, REGISTER, ['carol_1', 'carol1@example.com', country, PASSWORD_HASH], 'CVINV');
+        assert.equal(error.column, 'country', country);
+      }
+      // any case in, upper case stored
+      const { rows } = await register('carol_1', 'carol1@example.com', 'gB');
+      assert.equal(rows[0].user.country, 'GB');
+    }));
+
+  test('CVINV for data the table refuses (pseudo with @, bad email, hash that is not argon2id)', () =>
+    asGateway(client, async () => {
+      await expectSqlError(client, REGISTER, ['da@ve', 'dave@example.com', 'FR', PASSWORD_HASH], 'CVINV');
+      await expectSqlError(client, REGISTER, ['d', 'dave@example.com', 'FR', PASSWORD_HASH], 'CVINV');
+      await expectSqlError(client, REGISTER, ['dave', 'not an email', 'FR', PASSWORD_HASH], 'CVINV');
+      await expectSqlError(client, REGISTER, ['dave', 'dave@example.com', 'FR', 'plain-text-password'], 'CVINV');
+    }));
+});
+
+describe('login: api.login_begin / login_failed / login_succeeded', () => {
+  const BEGIN = 'select user_json, password_hash from api.login_begin($1, $2)';
+  const failed = (identifier: string, clientAddress = '10.0.0.1') =>
+    client.query('select api.login_failed($1, $2)', [identifier, clientAddress]);
+
+  test('finds the user by email or pseudo, case-insensitively and trimmed; no row for unknown users', () =>
+    asGateway(client, async () => {
+      const user = await sqlUser(client);
+      for (const identifier of [user.email.toUpperCase(), user.pseudo.toUpperCase(), ` ${user.pseudo} `, ` ${user.email} `]) {
+        const { rows } = await client.query(BEGIN, [identifier, '10.0.0.1']);
+        assert.equal(rows.length, 1, identifier);
+        assert.equal(rows[0].user_json.id, user.id);
+        assert.equal(rows[0].password_hash, PASSWORD_HASH);
+      }
+      for (const identifier of ['nobody', 'nobody@example.com', user.pseudo + 'x', `${user.pseudo}@example.org`]) {
+        const { rows } = await client.query(BEGIN, [identifier, '10.0.0.1']);
+        assert.equal(rows.length, 0, identifier);
+      }
+    }));
+
+  test('5 failures block the account (CALIM, detail = retry-after seconds), by email and pseudo alike', () =>
+    asGateway(client, async () => {
+      const user = await sqlUser(client);
+      for (let i = 0; i < 4; i++) await failed(i % 2 ? user.email : user.pseudo.toUpperCase());
+      // four failures: still allowed
+      assert.equal((await client.query(BEGIN, [user.pseudo, '10.0.0.2'])).rows.length, 1);
+      await failed(user.pseudo);
+      for (const identifier of [user.pseudo, user.email.toUpperCase()]) {
+        const error = await expectSqlError(client, BEGIN, [identifier, '10.0.0.3'], 'CALIM');
+        // the window started at now() in this very transaction: 15 minutes to go
+        assert.equal(error.detail, '900');
+      }
+      // another account is not affected
+      const other = await sqlUser(client);
+      assert.equal((await client.query(BEGIN, [other.pseudo, '10.0.0.3'])).rows.length, 1);
+    }));
+
+  test('retry-after counts down with the window, and the block ends with it', () =>
+    asGateway(client, async () => {
+      const user = await sqlUser(client);
+      for (let i = 0; i < 5; i++) await failed(user.pseudo);
+      await asOwner(client, () =>
+        client.query(`update app.login_failures set window_start = now() - interval '14 minutes' where key = $1`, [`user:${user.id}`]));
+      const error = await expectSqlError(client, BEGIN, [user.pseudo, '10.0.0.4'], 'CALIM');
+      assert.equal(error.detail, '60');
+
+      await asOwner(client, () =>
+        client.query(`update app.login_failures set window_start = now() - interval '15 minutes 1 second' where key = $1`, [`user:${user.id}`]));
+      assert.equal((await client.query(BEGIN, [user.pseudo, '10.0.0.4'])).rows.length, 1);
+      // a failure after the window starts a new one at 1
+      await failed(user.pseudo);
+      const { rows } = await asOwner(client, () =>
+        client.query('select failures, window_start = now() as fresh from app.login_failures where key = $1', [`user:${user.id}`]));
+      assert.deepEqual(rows[0], { failures: 1, fresh: true });
+    }));
+
+  test('unknown identifiers are limited too, and a success clears the account budget', () =>
+    asGateway(client, async () => {
+      for (let i = 0; i < 5; i++) await failed('Ghost');
+      await expectSqlError(client, BEGIN, ['ghost', '10.0.0.5'], 'CALIM');
+
+      const user = await sqlUser(client);
+      for (let i = 0; i < 4; i++) await failed(user.email);
+      await client.query('select api.login_succeeded($1)', [user.pseudo.toUpperCase()]);
+      for (let i = 0; i < 4; i++) await failed(user.email);
+      assert.equal((await client.query(BEGIN, [user.email, '10.0.0.5'])).rows.length, 1);
+    }));
+
+  test('one client address is blocked after 50 failures across many identifiers', () =>
+    asGateway(client, async () => {
+      for (let i = 0; i < 50; i++) await failed(`someone${i}`, '192.0.2.7');
+      const user = await sqlUser(client);
+      const error = await expectSqlError(client, BEGIN, [user.pseudo, '192.0.2.7'], 'CALIM');
+      assert.equal(error.detail, '900');
+      // the same account from another address is fine
+      assert.equal((await client.query(BEGIN, [user.pseudo, '192.0.2.8'])).rows.length, 1);
+    }));
+});
+
+describe('the gateway role', () => {
+  test('cannot read or write the tables', async () => {
+    for (const sql of [
+      'select * from app.users',
+      'select count(*) from app.rooms',
+      'select * from app.messages',
+      `insert into app.login_failures values ('x', 1, now())`,
+      'delete from app.pool_entries',
+    ]) {
+      await asGateway(client, async () => {
+        await assert.rejects(client.query(sql), (error: pg.DatabaseError) => {
+          assert.equal(error.code, '42501', sql);
+          assert.match(error.message, /permission denied/);
+          return true;
+        });
+      });
+    }
+  });
+
+  test('cannot call internal.* functions', async () => {
+    for (const sql of [
+      `select internal.iso_time(now())`,
+      `select internal.login_key('someone')`,
+      `select internal.lock_key('pool:any')`,
+      `select internal.notify('room.closed', gen_random_uuid(), array[]::uuid[])`,
+    ]) {
+      await asGateway(client, async () => {
+        await assert.rejects(client.query(sql), (error: pg.DatabaseError) => {
+          assert.equal(error.code, '42501', sql);
+          return true;
+        });
+      });
+    }
+  });
+
+  test('may call api.* functions', () =>
+    asGateway(client, async () => {
+      const { rows } = await client.query('select current_user as role, api.my_rooms(gen_random_uuid()) as rooms');
+      assert.deepEqual(rows[0], { role: 'chat_gateway', rooms: [] });
+    }));
+});
