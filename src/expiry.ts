@@ -27,7 +27,10 @@ export interface Expiry {
  */
 export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry> {
   const boss = new PgBoss({ connectionString: ownerUrl, schema: 'pgboss', max: 3, application_name: 'chat-expiry' });
-  boss.on('error', (error) => log.warn(`pg-boss: ${error.message}`));
+  let stopping = false;
+  boss.on('error', (error) => {
+    if (!stopping) log.warn(`pg-boss: ${error.message}`);
+  });
   await boss.start();
   await boss.createQueue(EXPIRE_QUEUE, { name: EXPIRE_QUEUE, policy: 'short' });
   await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'singleton' });
@@ -54,6 +57,9 @@ export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry
         retryDelay: 1,
       });
     },
-    stop: () => boss.stop({ graceful: true, wait: true, timeout: 5_000 }),
+    async stop() {
+      stopping = true;
+      await boss.stop({ graceful: true, wait: true, timeout: 5_000 });
+    },
   };
 }

@@ -63,8 +63,13 @@ export class RoomFeed {
         this.sockets.add(ws);
         data.joined = true;
         onJoined();
+      } catch (error) {
+        const reason = closedReason(error);
+        if (!reason) throw error;
+        this.closeSocket(ws, reason); // the room closed between the handshake and now
       } finally {
         this.joining--;
+        if (this.isEmpty) this.onEmpty(this);
       }
     });
   }
@@ -107,13 +112,16 @@ export class RoomFeed {
 
   /** The room closed or expired: every socket gets room_closed, then a close. */
   close(reason: string): void {
-    this.run(async () => {
-      const frame = JSON.stringify({ type: 'room_closed', room_id: this.roomId, reason });
-      for (const ws of this.sockets) {
-        sendFrame(ws, frame);
-        closeSocket(ws, 1000, `room ${reason}`);
-      }
-    });
+    this.run(async () => this.closeAll(reason));
+  }
+
+  private closeAll(reason: string): void {
+    for (const ws of this.sockets) this.closeSocket(ws, reason);
+  }
+
+  private closeSocket(ws: RoomSocket, reason: string): void {
+    sendFrame(ws, JSON.stringify({ type: 'room_closed', room_id: this.roomId, reason }));
+    closeSocket(ws, 1000, `room ${reason}`);
   }
 
   private run(op: () => Promise<void>): void {
@@ -122,7 +130,15 @@ export class RoomFeed {
 
   private async refill(): Promise<void> {
     if (this.seq < 0) return;
-    for (const message of await this.readAfter(this.seq)) {
+    let missed: FeedMessage[];
+    try {
+      missed = await this.readAfter(this.seq);
+    } catch (error) {
+      const reason = closedReason(error);
+      if (!reason) throw error;
+      return this.closeAll(reason); // its room.closed event was lost with the connection
+    }
+    for (const message of missed) {
       if (message.seq > this.seq) this.deliver(message);
     }
   }
@@ -158,6 +174,12 @@ export class RoomFeed {
     const mine = ws.getUserData().side === message.side;
     sendFrame(ws, JSON.stringify(mine ? frame('own_message', message, message.sender) : frame('message', message, message.alias)));
   }
+}
+
+/** closed / expired when api.room_feed refused because the room is no longer open. */
+function closedReason(error: unknown): string | undefined {
+  const code = (error as { code?: string })?.code;
+  return code === 'CRCLO' ? 'closed' : code === 'CREXP' ? 'expired' : undefined;
 }
 
 /** The partner's frame carries no client_id: it is the sender's own bookkeeping. */
