@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { HttpReq, HttpRes, HttpResult, SocketSpec } from './protocol.js';
+import { cpuDelta, cpuSnapshot } from './proc.js';
 import { freePort, ServerProcess, sleep } from './server.js';
 import { WorkerPool } from './workers.js';
 
@@ -196,6 +197,25 @@ export class Ctx {
     const parts: SocketSpec[][] = Array.from({ length: W }, () => []);
     for (const s of specs) parts[byUser || s.room < 0 ? s.user % W : s.room % W]!.push(s);
     return parts;
+  }
+
+  /**
+   * The machine is shared: before a measurement, wait (bounded) until processes other than ours
+   * use less than `maxOtherPct` of one core, and say so when they do not.
+   */
+  async waitQuiet(maxOtherPct = 25, maxWaitMs = 60000): Promise<number> {
+    const t0 = Date.now();
+    for (;;) {
+      const a = cpuSnapshot(this.server?.pid, this.pool?.pids ?? []);
+      await sleep(1000);
+      const d = cpuDelta(a, cpuSnapshot(this.server?.pid, this.pool?.pids ?? []));
+      if (d.other_pct <= maxOtherPct) return d.other_pct;
+      if (Date.now() - t0 > maxWaitMs) {
+        this.log(`  machine still busy with other processes (${d.other_pct}% of a core); measuring anyway`);
+        return d.other_pct;
+      }
+      this.log(`  other processes use ${d.other_pct}% of a core; waiting for a quiet machine`);
+    }
   }
 
   async pause(ms: number): Promise<void> {

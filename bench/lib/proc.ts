@@ -100,9 +100,10 @@ export function descendants(root: number): ProcStat[] {
 export function machineCpu(): { busy: number; total: number } {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0]!;
   const v = line.trim().split(/\s+/).slice(1).map(Number);
-  const idle = (v[3] ?? 0) + (v[4] ?? 0);
+  // user nice system idle iowait irq softirq steal: busy excludes idle, iowait and steal
+  const busy = (v[0] ?? 0) + (v[1] ?? 0) + (v[2] ?? 0) + (v[5] ?? 0) + (v[6] ?? 0);
   const total = v.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { busy: (total - idle) / CLK_TCK, total: total / CLK_TCK };
+  return { busy: busy / CLK_TCK, total: total / CLK_TCK };
 }
 
 export interface CpuSnapshot {
@@ -111,6 +112,8 @@ export interface CpuSnapshot {
   /** all processes under the server (the embedded PostgreSQL), including reaped children */
   db: number;
   loadgen: number;
+  /** this runner process */
+  runner: number;
   machineBusy: number;
   machineTotal: number;
 }
@@ -131,7 +134,8 @@ export function cpuSnapshot(serverPid: number | undefined, loadgenPids: number[]
   let loadgen = 0;
   for (const pid of loadgenPids) loadgen += readStat(pid)?.cpu ?? 0;
   const m = machineCpu();
-  return { t: performance.now(), server, db, loadgen, machineBusy: m.busy, machineTotal: m.total };
+  const ru = process.cpuUsage();
+  return { t: performance.now(), server, db, loadgen, runner: (ru.user + ru.system) / 1e6, machineBusy: m.busy, machineTotal: m.total };
 }
 
 /** CPU use between two snapshots, in percent of ONE core (200 = both cores of a 2-core box). */
@@ -140,16 +144,21 @@ export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): {
   db_pct: number;
   loadgen_pct: number;
   machine_busy_pct: number;
+  /** machine busy time not spent by the server, its PostgreSQL, the load generators or this runner */
+  other_pct: number;
 } {
   const dt = (b.t - a.t) / 1000;
   const r = (x: number) => Math.round((x / dt) * 1000) / 10;
   const cores = os.cpus().length;
   const mt = b.machineTotal - a.machineTotal;
+  const busy = mt > 0 ? Math.round(((b.machineBusy - a.machineBusy) / mt) * 1000 * cores) / 10 : NaN;
+  const ours = r(b.server - a.server) + r(Math.max(0, b.db - a.db)) + r(b.loadgen - a.loadgen) + r(b.runner - a.runner);
   return {
     server_pct: r(b.server - a.server),
     db_pct: r(Math.max(0, b.db - a.db)),
     loadgen_pct: r(b.loadgen - a.loadgen),
-    machine_busy_pct: mt > 0 ? Math.round(((b.machineBusy - a.machineBusy) / mt) * 1000 * cores) / 10 : NaN,
+    machine_busy_pct: busy,
+    other_pct: Math.round(Math.max(0, busy - ours) * 10) / 10,
   };
 }
 

@@ -21,6 +21,7 @@ function statuses(rs: HttpRes[]): Record<string, number> {
 
 async function measured(ctx: Ctx, reqs: HttpReq[], conc: number) {
   const W = ctx.requirePool().size;
+  await ctx.waitQuiet();
   const a = cpuSnapshot(ctx.server?.pid, ctx.requirePool().pids);
   const r = await ctx.http(reqs, Math.max(1, Math.round(conc / W)));
   const cpu = cpuDelta(a, cpuSnapshot(ctx.server?.pid, ctx.requirePool().pids));

@@ -26,6 +26,7 @@ interface ConnRun {
   open_cpu: ReturnType<typeof cpuDelta>;
   idle_cpu: ReturnType<typeof cpuDelta>;
   loadgen_rss_mb: number;
+  other_cpu_pct_before: number;
 }
 
 async function rssSettled(ctx: Ctx, samples = 4, gapMs = 500): Promise<number> {
@@ -76,6 +77,7 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
       }
     }
     const parts = ctx.splitSpecs(specs);
+    const otherBefore = await ctx.waitQuiet();
     const a = cpuSnapshot(server.pid, pool.pids);
     const startAt = Date.now() + 200;
     const res = await pool.each<OpenResult>((w) => ({ cmd: 'open', specs: parts[w]!, concurrency: 128, startAt }));
@@ -115,9 +117,10 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
       open_cpu: cpu,
       idle_cpu: idleCpu,
       loadgen_rss_mb: round(loadgenRss / 2 ** 20, 1),
+      other_cpu_pct_before: otherBefore,
     };
     ctx.log(
-      `  run ${run + 1}: ${opened} sockets (${roomN} room + ${notifN} notification) in ${rec.seconds} s = ${rec.upgrades_per_s} upgrades/s, p99 ${lat.p99} ms; RSS ${rec.rss_base_mb} → ${rec.rss_open_mb} MB = ${rec.rss_per_1000_sockets_mb} MB/1000 sockets; ${stillOpen} open after ${cfg.connIdleMs} ms idle${failed ? `; FAILED ${failed} ${JSON.stringify(failures)}` : ''}`,
+      `  run ${run + 1}: ${opened} sockets (${roomN} room + ${notifN} notification) in ${rec.seconds} s = ${rec.upgrades_per_s} upgrades/s, p99 ${lat.p99} ms, cpu server ${cpu.server_pct}% db ${cpu.db_pct}% loadgen ${cpu.loadgen_pct}% machine ${cpu.machine_busy_pct}% (other ${cpu.other_pct}%); RSS ${rec.rss_base_mb} → ${rec.rss_open_mb} MB = ${rec.rss_per_1000_sockets_mb} MB/1000 sockets; ${stillOpen} open after ${cfg.connIdleMs} ms idle${failed ? `; FAILED ${failed} ${JSON.stringify(failures)}` : ''}`,
     );
     runs.push(rec);
   }
@@ -136,6 +139,8 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
     server_cpu_pct_while_opening: m((r) => r.open_cpu.server_pct),
     db_cpu_pct_while_opening: m((r) => r.open_cpu.db_pct),
     loadgen_cpu_pct_while_opening: m((r) => r.open_cpu.loadgen_pct),
+    machine_busy_pct_while_opening: m((r) => r.open_cpu.machine_busy_pct),
+    other_cpu_pct_while_opening: m((r) => r.open_cpu.other_pct),
     server_cpu_pct_idle: m((r) => r.idle_cpu.server_pct),
     failed_total: runs.reduce((s, r) => s + r.failed, 0),
     dropped_while_idle: runs.reduce((s, r) => s + (r.sockets - r.still_open_after_idle), 0),

@@ -58,6 +58,7 @@ export async function matching(ctx: Ctx, users: number[]) {
     await pool.all<EventsResult>({ cmd: 'events' }); // drop anything received before the joins
 
     const reqs: HttpReq[] = users.map((u) => ({ method: 'POST', path: '/pool/join', token: ctx.users[u]!.token, body: {} }));
+    await ctx.waitQuiet();
     const a = cpuSnapshot(server.pid, pool.pids);
     const startAt = Date.now() + 300;
     // all joins in flight at once: concurrency = every request of the process
@@ -150,7 +151,7 @@ export async function matching(ctx: Ctx, users: number[]) {
       invariants_ok: ok,
       cpu,
     };
-    ctx.log(`  run ${run + 1}: ${users.length} joins in ${rec.seconds} s = ${rec.joins_per_s}/s, p50/p99 ${lat.p50}/${lat.p99} ms, ${created.size} rooms, ${inv.users_left_waiting} left waiting, invariants ${ok ? 'OK' : 'VIOLATED ' + JSON.stringify(inv)}`);
+    ctx.log(`  run ${run + 1}: ${users.length} joins in ${rec.seconds} s = ${rec.joins_per_s}/s, p50/p99 ${lat.p50}/${lat.p99} ms, ${created.size} rooms, ${inv.users_left_waiting} left waiting, cpu server ${cpu.server_pct}% db ${cpu.db_pct}% machine ${cpu.machine_busy_pct}% (other ${cpu.other_pct}%), invariants ${ok ? 'OK' : 'VIOLATED ' + JSON.stringify(inv)}`);
     runs.push(rec);
     await pool.all({ cmd: 'close' });
   }
@@ -165,6 +166,7 @@ export async function matching(ctx: Ctx, users: number[]) {
     invariants_ok: runs.every((r) => r.invariants_ok),
     server_cpu_pct: m((r) => r.cpu.server_pct),
     db_cpu_pct: m((r) => r.cpu.db_pct),
+    machine_busy_pct: m((r) => r.cpu.machine_busy_pct),
     runs,
   };
 }

@@ -38,6 +38,7 @@ export interface RunRecord {
   db_cpu_pct: number;
   loadgen_cpu_pct: number;
   machine_busy_pct: number;
+  other_pct: number;
   server_rss_mb: number;
 }
 
@@ -65,6 +66,7 @@ export interface LevelRecord {
   db_cpu_pct: number;
   loadgen_cpu_pct: number;
   machine_busy_pct: number;
+  other_pct: number;
   server_rss_mb: number;
   loadgen_loop_p99_ms: number;
   saturated: boolean;
@@ -118,7 +120,7 @@ async function runOnce(ctx: Ctx, offered: number, tag: string, senderShare: numb
     clearTimeout(tb);
     clearInterval(rssTimer);
   }
-  const cpu = a && b ? cpuDelta(a, b) : { server_pct: NaN, db_pct: NaN, loadgen_pct: NaN, machine_busy_pct: NaN };
+  const cpu = a && b ? cpuDelta(a, b) : { server_pct: NaN, db_pct: NaN, loadgen_pct: NaN, machine_busy_pct: NaN, other_pct: NaN };
   const s = (f: (r: LoadResult) => number) => results.reduce((acc, r) => acc + f(r), 0);
   const win = cfg.durationMs / 1000;
   return {
@@ -148,6 +150,7 @@ async function runOnce(ctx: Ctx, offered: number, tag: string, senderShare: numb
     db_cpu_pct: cpu.db_pct,
     loadgen_cpu_pct: cpu.loadgen_pct,
     machine_busy_pct: cpu.machine_busy_pct,
+    other_pct: cpu.other_pct,
     server_rss_mb: round(rssMax / 2 ** 20, 1),
   };
 }
@@ -179,10 +182,11 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
     const runs: RunRecord[] = [];
     let reason: string | undefined;
     for (let run = 0; run < cfg.runs; run++) {
+      await ctx.waitQuiet();
       const r = await runOnce(ctx, offered, `${label[0]}${ctx.tag}l${li}r${run}`, senderShare);
       runs.push(r);
       ctx.log(
-        `  ${label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}%`,
+        `  ${label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}% (other ${r.other_pct}%)`,
       );
       reason = saturation(ctx, r);
       if (reason) break; // a saturated level is not repeated: its backlog would spill into the next run
@@ -213,6 +217,7 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
       db_cpu_pct: m((r) => r.db_cpu_pct),
       loadgen_cpu_pct: m((r) => r.loadgen_cpu_pct),
       machine_busy_pct: m((r) => r.machine_busy_pct),
+      other_pct: m((r) => r.other_pct),
       server_rss_mb: m((r) => r.server_rss_mb),
       loadgen_loop_p99_ms: m((r) => r.loadgen_loop_p99_ms),
       saturated: !!reason,
