@@ -29,7 +29,7 @@ declare
   v_emoji text := btrim(p_emoji);
 begin
   select (t.room).* into v_room from internal.reactable_message(p_user, p_message_id) t;
-  if char_length(v_emoji) not between 1 and 32 then
+  if coalesce(char_length(v_emoji), 0) not between 1 and 32 then
     raise exception 'emoji is required' using errcode = 'CVEMO';
   end if;
 

@@ -36,7 +36,7 @@ begin
   if not internal.room_is_open(v_room) then
     raise exception 'room not found' using errcode = 'CRNFD';
   end if;
-  if char_length(v_name) not between 1 and 64 then
+  if coalesce(char_length(v_name), 0) not between 1 and 64 then
     raise exception 'name is required (1-64 chars)' using errcode = 'CVNAM';
   end if;
 
