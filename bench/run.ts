@@ -9,7 +9,8 @@
  * Options: --quick | --full, --only=ceiling,auth,messages,naive,connections,matching,
  * --runs=N, --rooms=N, --workers=N, --levels=2000,5000,…, --duration=ms, --warmup=ms,
  * --tabs=N, --batch-max=N, --batch-ms=N, --keep-data, --profile (server --cpu-prof),
- * --profile-loadgen, --no-readme.
+ * --profile-loadgen, --no-readme, --server-pg (let the server start its embedded PostgreSQL
+ * instead of the bench's own).
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -41,7 +42,7 @@ function parseArgs(argv: string[]) {
 
 async function main() {
   const flags = parseArgs(process.argv.slice(2));
-  const known = new Set(['quick', 'full', 'only', 'runs', 'rooms', 'workers', 'levels', 'duration', 'warmup', 'grace', 'tabs', 'batch-max', 'batch-ms', 'keep-data', 'profile', 'profile-loadgen', 'no-readme', 'help']);
+  const known = new Set(['quick', 'full', 'only', 'runs', 'rooms', 'workers', 'levels', 'duration', 'warmup', 'grace', 'tabs', 'batch-max', 'batch-ms', 'keep-data', 'profile', 'profile-loadgen', 'no-readme', 'server-pg', 'help']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}`);
   if (flags.has('help')) {
     console.log(readmeHelp);
@@ -72,6 +73,7 @@ async function main() {
     serverNodeArgs: flags.has('profile') ? prof(path.join(dataDir, 'prof', 'server')) : [],
     workerNodeArgs: flags.has('profile-loadgen') ? prof(path.join(dataDir, 'prof', 'loadgen')) : [],
   });
+  ctx.serverOwnsDb = flags.has('server-pg');
   const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
   const machine = machineInfo();
   const started = Date.now();
@@ -104,6 +106,7 @@ async function main() {
     stopping = true;
     await ctx.stopServer().catch(() => undefined);
     await ctx.pool?.stop().catch(() => undefined);
+    await ctx.stopDatabase().catch(() => undefined);
   };
   for (const sig of ['SIGINT', 'SIGTERM'] as const)
     process.once(sig, () => {
@@ -166,7 +169,7 @@ async function main() {
 
 const readmeHelp = `usage: npm run bench [-- --quick|--full] [--only=${SCENARIOS.join(',')}] [--runs=N] [--rooms=N]
   [--workers=N] [--levels=a,b,c] [--duration=ms] [--warmup=ms] [--grace=ms] [--tabs=N]
-  [--batch-max=N] [--batch-ms=N] [--keep-data] [--profile] [--profile-loadgen] [--no-readme]
+  [--batch-max=N] [--batch-ms=N] [--keep-data] [--profile] [--profile-loadgen] [--no-readme] [--server-pg]
 See bench/README.md.`;
 
 main().then(

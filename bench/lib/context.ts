@@ -1,8 +1,10 @@
 /** Shared state of one bench run: configuration, the server child, the load generators, users and rooms. */
 import { randomBytes } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpReq, HttpRes, HttpResult, SocketSpec } from './protocol.js';
-import { cpuDelta, cpuSnapshot } from './proc.js';
+import { startPostgres, type BenchPostgres } from './postgres.js';
+import { cpuDelta, cpuSnapshot, type CpuSnapshot } from './proc.js';
 import { freePort, ServerProcess, sleep } from './server.js';
 import { WorkerPool } from './workers.js';
 
@@ -31,6 +33,8 @@ export interface Config {
   batchMs: number;
   /** stop stepping once delivered < this fraction of offered */
   saturation: number;
+  /** before a measurement, wait at most this long for other processes to quiet down */
+  quietWaitMs: number;
 }
 
 export const QUICK: Config = {
@@ -53,13 +57,14 @@ export const QUICK: Config = {
   batchMax: 256,
   batchMs: 2,
   saturation: 0.9,
+  quietWaitMs: 3000,
 };
 
 export const FULL: Config = {
   ...QUICK,
   mode: 'full',
   rooms: 1000,
-  levels: [2000, 5000, 10000, 15000, 20000, 25000, 30000, 35000],
+  levels: [1000, 2000, 5000, 7500, 10000, 12500, 15000, 20000, 25000, 30000, 35000],
   warmupMs: 2000,
   durationMs: 8000,
   graceMs: 15000,
@@ -68,6 +73,7 @@ export const FULL: Config = {
   authLogins: 1200,
   authSingle: 10,
   ceilingSeconds: 5,
+  quietWaitMs: 60000,
 };
 
 export interface User {
@@ -102,6 +108,10 @@ export class Ctx {
   readonly workerNodeArgs: string[];
   server?: ServerProcess;
   pool?: WorkerPool;
+  /** the bench's own PostgreSQL (unless the server is asked to start its embedded one) */
+  pg?: BenchPostgres;
+  /** let the server start its own embedded PostgreSQL instead (restarts then restart it too) */
+  serverOwnsDb = false;
   pgPort = 0;
   users: User[] = [];
   rooms: Room[] = [];
@@ -124,9 +134,25 @@ export class Ctx {
     process.stdout.write(`[bench ${t}] ${msg}\n`);
   }
 
-  /** (Re)start the server with a given batch cap, on the same data directory and PostgreSQL port. */
+  /** Start the bench's PostgreSQL (once per run) in <dataDir>/postgres. */
+  async startDatabase(): Promise<void> {
+    if (this.serverOwnsDb || this.pg) return;
+    this.pgPort = await freePort();
+    const logFile = path.join(this.logDir, 'postgres.log');
+    const t0 = performance.now();
+    this.pg = await startPostgres(path.join(this.dataDir, 'postgres'), this.pgPort, (s) => appendFileSync(logFile, s));
+    this.log(`PostgreSQL ready on 127.0.0.1:${this.pgPort} in ${Math.round(performance.now() - t0)} ms (pid ${this.pg.pid()})`);
+  }
+
+  async stopDatabase(): Promise<void> {
+    await this.pg?.stop();
+    this.pg = undefined;
+  }
+
+  /** (Re)start the server with a given batch cap, on the same database. */
   async startServer(batchMax = this.cfg.batchMax): Promise<ServerProcess> {
     await this.stopServer();
+    await this.startDatabase();
     if (!this.pgPort) this.pgPort = await freePort();
     const port = await freePort();
     const s = new ServerProcess({
@@ -135,12 +161,13 @@ export class Ctx {
       port,
       pgPort: this.pgPort,
       jwtSecret: this.jwtSecret,
+      databaseUrl: this.pg?.url('chat'),
       batchMax,
       batchMs: this.cfg.batchMs,
       logFile: path.join(this.logDir, `server-${++this.serverSeq}.log`),
       nodeArgs: this.serverNodeArgs,
     });
-    this.log(`starting server (SEND_BATCH_MAX=${batchMax}) on 127.0.0.1:${port}, embedded PostgreSQL on ${this.pgPort}`);
+    this.log(`starting server (SEND_BATCH_MAX=${batchMax}) on 127.0.0.1:${port}, PostgreSQL on ${this.pgPort}${this.pg ? '' : ' (embedded in the server)'}`);
     await s.start();
     this.server = s;
     this.pgPort = s.pgPort;
@@ -203,19 +230,26 @@ export class Ctx {
    * The machine is shared: before a measurement, wait (bounded) until processes other than ours
    * use less than `maxOtherPct` of one core, and say so when they do not.
    */
-  async waitQuiet(maxOtherPct = 25, maxWaitMs = 60000): Promise<number> {
+  async waitQuiet(maxOtherPct = 25, maxWaitMs = this.cfg.quietWaitMs): Promise<number> {
     const t0 = Date.now();
+    let said = false;
     for (;;) {
-      const a = cpuSnapshot(this.server?.pid, this.pool?.pids ?? []);
+      const a = this.cpu();
       await sleep(1000);
-      const d = cpuDelta(a, cpuSnapshot(this.server?.pid, this.pool?.pids ?? []));
+      const d = cpuDelta(a, this.cpu());
       if (d.other_pct <= maxOtherPct) return d.other_pct;
-      if (Date.now() - t0 > maxWaitMs) {
-        this.log(`  machine still busy with other processes (${d.other_pct}% of a core); measuring anyway`);
+      if (Date.now() - t0 >= maxWaitMs) {
+        this.log(`  other processes still use ${d.other_pct}% of a core; measuring anyway (see other_pct in the results)`);
         return d.other_pct;
       }
-      this.log(`  other processes use ${d.other_pct}% of a core; waiting for a quiet machine`);
+      if (!said) this.log(`  other processes use ${d.other_pct}% of a core; waiting up to ${Math.round(maxWaitMs / 1000)} s for a quiet machine`);
+      said = true;
     }
+  }
+
+  /** CPU counters of the server, the database and the load generators (see proc.ts). */
+  cpu(): CpuSnapshot {
+    return cpuSnapshot(this.server?.pid, this.pool?.pids ?? [], this.pg?.pid());
   }
 
   async pause(ms: number): Promise<void> {

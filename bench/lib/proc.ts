@@ -119,16 +119,21 @@ export interface CpuSnapshot {
 }
 
 /**
- * CPU seconds consumed so far by the server process, its descendant processes (the embedded
- * PostgreSQL: postmaster and backends, plus what reaped backends left in the postmaster's
- * cutime) and the load-generator processes.
+ * CPU seconds consumed so far by the server process, the PostgreSQL (postmaster and backends,
+ * plus what reaped backends left in the postmaster's cutime; either the bench's own, or the
+ * server's embedded one found under the server process) and the load-generator processes.
  */
-export function cpuSnapshot(serverPid: number | undefined, loadgenPids: number[]): CpuSnapshot {
+export function cpuSnapshot(serverPid: number | undefined, loadgenPids: number[], dbPid?: number): CpuSnapshot {
   let server = 0;
   let db = 0;
-  if (serverPid) {
-    const s = readStat(serverPid);
-    server = s?.cpu ?? 0;
+  if (serverPid) server = readStat(serverPid)?.cpu ?? 0;
+  if (dbPid) {
+    // our own PostgreSQL: the postmaster, its live children, and what reaped children left
+    const p = readStat(dbPid);
+    if (p) db += p.cpu + p.childCpu;
+    for (const d of descendants(dbPid)) db += d.cpu + d.childCpu;
+  } else if (serverPid) {
+    // the server's embedded PostgreSQL runs under the server process
     for (const d of descendants(serverPid)) db += d.cpu + d.childCpu;
   }
   let loadgen = 0;

@@ -11,6 +11,8 @@ export interface ServerOptions {
   port: number;
   pgPort: number;
   jwtSecret: string;
+  /** an external PostgreSQL; unset: the server starts its embedded one on pgPort */
+  databaseUrl?: string;
   batchMax?: number;
   batchMs?: number;
   logFile: string;
@@ -65,7 +67,7 @@ export class ServerProcess {
     const env: NodeJS.ProcessEnv = { ...process.env };
     Object.assign(env, {
       NODE_ENV: '',
-      DATABASE_URL: '',
+      DATABASE_URL: o.databaseUrl ?? '',
       DB_URL: '',
       CORS_ORIGINS: '',
       ROOM_TTL: '24h',

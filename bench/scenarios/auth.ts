@@ -5,7 +5,7 @@
  */
 import pg from 'pg';
 import { newUsers, type Ctx, type User } from '../lib/context.js';
-import { cpuDelta, cpuSnapshot } from '../lib/proc.js';
+import { cpuDelta } from '../lib/proc.js';
 import type { HttpReq, HttpRes } from '../lib/protocol.js';
 import { dist, median, round } from '../lib/stats.js';
 
@@ -22,9 +22,9 @@ function statuses(rs: HttpRes[]): Record<string, number> {
 async function measured(ctx: Ctx, reqs: HttpReq[], conc: number) {
   const W = ctx.requirePool().size;
   await ctx.waitQuiet();
-  const a = cpuSnapshot(ctx.server?.pid, ctx.requirePool().pids);
+  const a = ctx.cpu();
   const r = await ctx.http(reqs, Math.max(1, Math.round(conc / W)));
-  const cpu = cpuDelta(a, cpuSnapshot(ctx.server?.pid, ctx.requirePool().pids));
+  const cpu = cpuDelta(a, ctx.cpu());
   const ok = r.results.filter((x) => x.status >= 200 && x.status < 300);
   const secs = (r.t1 - r.t0) / 1000;
   return {

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import type { Ctx } from '../lib/context.js';
-import { cpuDelta, cpuSnapshot } from '../lib/proc.js';
+import { cpuDelta } from '../lib/proc.js';
 import { median, round } from '../lib/stats.js';
 
 interface Case {
@@ -120,9 +120,9 @@ export async function ceiling(ctx: Ctx) {
     const file = path.join(dir, c.script);
     const runs = [];
     for (let i = 0; i < ctx.cfg.runs; i++) {
-      const a = cpuSnapshot(ctx.server?.pid, []);
+      const a = ctx.cpu();
       const r = bin ? await runPgbench(bin, ctx, file, c.clients, seconds) : await runWithPg(ctx, file, c.clients, seconds);
-      const cpu = cpuDelta(a, cpuSnapshot(ctx.server?.pid, []));
+      const cpu = cpuDelta(a, ctx.cpu());
       runs.push({ tps: round(r.tps, 1), rows_per_s: Math.round(r.tps * c.rowsPerTxn), latency_ms: round(r.latency_ms, 3), db_cpu_pct: cpu.db_pct, machine_busy_pct: cpu.machine_busy_pct });
     }
     const rec = {

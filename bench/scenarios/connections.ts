@@ -5,7 +5,7 @@
  * 1,000 sockets. Each run starts a fresh server process so its RSS baseline is clean.
  */
 import type { Ctx, Room } from '../lib/context.js';
-import { cpuDelta, cpuSnapshot, fdCount, maxOpenFiles } from '../lib/proc.js';
+import { cpuDelta, fdCount, maxOpenFiles } from '../lib/proc.js';
 import type { OpenResult, SocketSpec, StatusResult } from '../lib/protocol.js';
 import { concat, dist, median, round, type Dist } from '../lib/stats.js';
 
@@ -78,10 +78,10 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
     }
     const parts = ctx.splitSpecs(specs);
     const otherBefore = await ctx.waitQuiet();
-    const a = cpuSnapshot(server.pid, pool.pids);
+    const a = ctx.cpu();
     const startAt = Date.now() + 200;
     const res = await pool.each<OpenResult>((w) => ({ cmd: 'open', specs: parts[w]!, concurrency: 128, startAt }));
-    const cpu = cpuDelta(a, cpuSnapshot(server.pid, pool.pids));
+    const cpu = cpuDelta(a, ctx.cpu());
     const t0 = Math.min(...res.map((r) => r.t0));
     const t1 = Math.max(...res.map((r) => r.t1));
     const opened = res.reduce((s, r) => s + r.opened, 0);
@@ -91,9 +91,9 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
     const lat = dist(concat(res.map((r) => r.latencies)));
     const after = await rssSettled(ctx, 6);
     // idle: nothing is sent; the server's pings keep the sockets alive
-    const i0 = cpuSnapshot(server.pid, pool.pids);
+    const i0 = ctx.cpu();
     await ctx.pause(cfg.connIdleMs);
-    const idleCpu = cpuDelta(i0, cpuSnapshot(server.pid, pool.pids));
+    const idleCpu = cpuDelta(i0, ctx.cpu());
     const st = await pool.all<StatusResult>({ cmd: 'status' });
     const stillOpen = st.reduce((s, x) => s + x.room_open + x.notif_open, 0);
     const rssIdle = server.rss();

@@ -8,7 +8,7 @@
  */
 import pg from 'pg';
 import type { Ctx } from '../lib/context.js';
-import { cpuDelta, cpuSnapshot } from '../lib/proc.js';
+import { cpuDelta } from '../lib/proc.js';
 import type { EventsResult, HttpReq, OpenResult, SocketSpec } from '../lib/protocol.js';
 import { dist, median, round, type Dist } from '../lib/stats.js';
 
@@ -41,7 +41,7 @@ export async function clearRooms(ctx: Ctx, users: number[]): Promise<number> {
 export async function matching(ctx: Ctx, users: number[]) {
   const cfg = ctx.cfg;
   const pool = ctx.requirePool();
-  const server = ctx.requireServer();
+  ctx.requireServer();
   const runs: MatchRun[] = [];
   const closed = await clearRooms(ctx, users);
   ctx.log(`  closed ${closed} earlier rooms of the ${users.length} users`);
@@ -59,11 +59,11 @@ export async function matching(ctx: Ctx, users: number[]) {
 
     const reqs: HttpReq[] = users.map((u) => ({ method: 'POST', path: '/pool/join', token: ctx.users[u]!.token, body: {} }));
     await ctx.waitQuiet();
-    const a = cpuSnapshot(server.pid, pool.pids);
+    const a = ctx.cpu();
     const startAt = Date.now() + 300;
     // all joins in flight at once: concurrency = every request of the process
     const r = await ctx.http(reqs, Math.ceil(reqs.length / W), { startAt });
-    const cpu = cpuDelta(a, cpuSnapshot(server.pid, pool.pids));
+    const cpu = cpuDelta(a, ctx.cpu());
     const secs = (r.t1 - r.t0) / 1000;
     const st: Record<string, number> = {};
     for (const x of r.results) st[x.status] = (st[x.status] ?? 0) + 1;

@@ -7,7 +7,7 @@
  * once to the partner, and notified once on the partner's notification socket.
  */
 import type { Ctx, Room } from '../lib/context.js';
-import { cpuDelta, cpuSnapshot, rssBytes } from '../lib/proc.js';
+import { cpuDelta, rssBytes, type CpuSnapshot } from '../lib/proc.js';
 import type { LoadResult, OpenResult, SocketSpec } from '../lib/protocol.js';
 import { concat, dist, median, round, type Dist } from '../lib/stats.js';
 
@@ -98,11 +98,11 @@ async function runOnce(ctx: Ctx, offered: number, tag: string, senderShare: numb
   const cfg = ctx.cfg;
   const pool = ctx.requirePool();
   const server = ctx.requireServer();
-  let a: ReturnType<typeof cpuSnapshot> | undefined;
-  let b: ReturnType<typeof cpuSnapshot> | undefined;
+  let a: CpuSnapshot | undefined;
+  let b: CpuSnapshot | undefined;
   let rssMax = 0;
-  const ta = setTimeout(() => (a = cpuSnapshot(server.pid, pool.pids)), cfg.warmupMs);
-  const tb = setTimeout(() => (b = cpuSnapshot(server.pid, pool.pids)), cfg.warmupMs + cfg.durationMs);
+  const ta = setTimeout(() => (a = ctx.cpu()), cfg.warmupMs);
+  const tb = setTimeout(() => (b = ctx.cpu()), cfg.warmupMs + cfg.durationMs);
   const rssTimer = setInterval(() => (rssMax = Math.max(rssMax, rssBytes(server.pid) || 0)), 500);
   let results: LoadResult[];
   try {
