@@ -57,7 +57,7 @@ export const QUICK: Config = {
   batchMax: 256,
   batchMs: 2,
   saturation: 0.9,
-  quietWaitMs: 3000,
+  quietWaitMs: 0,
 };
 
 export const FULL: Config = {
@@ -73,7 +73,7 @@ export const FULL: Config = {
   authLogins: 1200,
   authSingle: 10,
   ceilingSeconds: 5,
-  quietWaitMs: 60000,
+  quietWaitMs: 30000,
 };
 
 export interface User {
@@ -235,7 +235,7 @@ export class Ctx {
     let said = false;
     for (;;) {
       const a = this.cpu();
-      await sleep(1000);
+      await sleep(500);
       const d = cpuDelta(a, this.cpu());
       if (d.other_pct <= maxOtherPct) return d.other_pct;
       if (Date.now() - t0 >= maxWaitMs) {
