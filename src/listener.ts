@@ -1,6 +1,6 @@
 import pgListen from 'pg-listen';
 import { log } from './log.js';
-import type { Envelope } from './realtime/hub.js';
+import type { Envelope, MessagesEnvelope } from './realtime/hub.js';
 
 export const CHANNEL = 'chat_events';
 
@@ -15,11 +15,11 @@ export interface Listener {
  */
 export async function startListener(
   databaseUrl: string,
-  onEvent: (event: Envelope) => void,
+  onEvent: (event: Envelope | MessagesEnvelope) => void,
   onReconnected: () => void,
 ): Promise<Listener> {
   // CommonJS module: under NodeNext the function is its `default` export
-  const subscriber = pgListen.default<{ [CHANNEL]: Envelope }>(
+  const subscriber = pgListen.default<{ [CHANNEL]: Envelope | MessagesEnvelope }>(
     { connectionString: databaseUrl },
     {
       retryLimit: Infinity,

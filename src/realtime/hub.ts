@@ -13,6 +13,15 @@ export interface Envelope {
   [key: string]: unknown;
 }
 
+/** The send path's events: many stored messages per NOTIFY, each with its routing. */
+export interface MessagesEnvelope {
+  v: 1;
+  type: 'messages.created';
+  messages: CreatedMessage[];
+}
+
+export type CreatedMessage = FeedMessage & { room: string; users: [string, string]; recipient: string; unread_count: number };
+
 type Side = 'a' | 'b';
 
 /**
@@ -53,22 +62,30 @@ export class Hub {
     for (const feed of this.feeds.values()) feed.catchUp();
   }
 
-  dispatch(event: Envelope): void {
+  dispatch(event: Envelope | MessagesEnvelope): void {
+    if (event.type === 'messages.created') {
+      for (const message of (event as MessagesEnvelope).messages) this.onMessage(message);
+      return;
+    }
+    this.dispatchRoomEvent(event as Envelope);
+  }
+
+  /** One stored message: the room's feed, and the recipient's badge. */
+  private onMessage(message: CreatedMessage): void {
+    this.feeds.get(message.room)?.onMessage(message);
+    this.presence.sendToUser(message.recipient, JSON.stringify({
+      type: 'new_message', room_id: message.room, id: message.alias, message_id: message.id,
+      unread_count: message.unread_count,
+    }));
+  }
+
+  private dispatchRoomEvent(event: Envelope): void {
     const feed = this.feeds.get(event.room);
     const [userA, userB] = event.users;
     const userOf = (side: Side) => (side === 'a' ? userA : userB);
     const other = (side: Side): Side => (side === 'a' ? 'b' : 'a');
 
     switch (event.type) {
-      case 'message.created': {
-        const message = event as unknown as FeedMessage & { recipient: string; unread_count: number };
-        feed?.onMessage(message);
-        this.presence.sendToUser(message.recipient, JSON.stringify({
-          type: 'new_message', room_id: event.room, id: message.alias, message_id: message.id,
-          unread_count: message.unread_count,
-        }));
-        return;
-      }
       case 'typing': {
         const partner = other(event.side as Side);
         const frame = JSON.stringify({ type: 'typing' });

@@ -83,7 +83,7 @@ export class RoomFeed {
     if (this.isEmpty) this.onEmpty(this);
   }
 
-  /** A message.created event from the listener. */
+  /** A stored message announced by the listener (messages.created). */
   onMessage(message: FeedMessage): void {
     this.run(async () => {
       if (message.seq <= this.seq || this.seq < 0) return;

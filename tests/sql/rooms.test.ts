@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { asGateway, connect, createTestDatabase, type TestDatabase } from '../support/database.js';
-import { asOwner, EventListener, expectSqlError, sqlUser, type SqlUser } from '../support/sql.js';
+import { asOwner, EventListener, expectSqlError, sqlUser, type Envelope, type SqlUser } from '../support/sql.js';
 
 let db: TestDatabase;
 let client: pg.Client;
@@ -557,14 +557,14 @@ describe('events on chat_events (committed)', () => {
   });
   after(() => listener.stop());
 
-  test('message.created per stored message with its seq; read.moved only when the mark moves; nothing from a rollback', async () => {
+  test('messages.created carries every stored message with its seq; read.moved only when the mark moves; nothing from a rollback', async () => {
     const { a, b, roomId } = await pair();
     const sent = await post(message(roomId, a, 'one', 'k1'), message(roomId, a, 'two'), message(roomId, b, 'three'), message(roomId, a, ''));
     await listener.flush(client);
-    const created = listener.all((e) => e.type === 'message.created' && e.room === roomId);
+    const created = listener.messages(roomId);
     assert.deepEqual(created.map((e) => e.seq), [1, 2, 3]);
     assert.deepEqual(created[0], {
-      v: 1, type: 'message.created', room: roomId, users: [a.id, b.id], seq: 1, id: sent[0]!.id, side: 'a', sender: a.id,
+      room: roomId, users: [a.id, b.id], seq: 1, id: sent[0]!.id, side: 'a', sender: a.id,
       alias: created[0]!.alias, recipient: b.id, content: 'one', client_id: 'k1', sent_at: sent[0]!.sent_at,
       unread_count: 1, origin: 'test',
     });
@@ -577,7 +577,7 @@ describe('events on chat_events (committed)', () => {
     // a rolled-back batch announces nothing
     await asGateway(client, () => post(message(roomId, a, 'rolled back')));
     await listener.flush(client);
-    assert.equal(listener.all((e) => e.type === 'message.created' && e.room === roomId).length, 3);
+    assert.equal(listener.messages(roomId).length, 3);
 
     await post(read(roomId, b, sent[1]!.id));
     await post(read(roomId, b, sent[0]!.id));
@@ -594,7 +594,8 @@ describe('events on chat_events (committed)', () => {
     const { a, roomId } = await pair();
     const big = '€'.repeat(4000); // 12,000 bytes of UTF-8
     const [r] = await post(message(roomId, a, big));
-    const event = await listener.waitFor((e) => e.type === 'message.created' && e.room === roomId);
+    await listener.waitFor((e) => e.type === 'messages.created' && e.messages.some((m: Envelope) => m.room === roomId));
+    const event = listener.messages(roomId)[0]!;
     assert.equal(event.seq, r!.seq);
     assert.equal(event.id, r!.id);
     assert.equal(event.content, null);

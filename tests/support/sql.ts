@@ -124,6 +124,14 @@ export class EventListener {
     return this.events.filter(match);
   }
 
+  /** The stored messages of a room announced so far (messages.created envelopes carry several). */
+  messages(roomId: string): Envelope[] {
+    return this.events
+      .filter((e) => e.type === 'messages.created')
+      .flatMap((e) => e.messages as Envelope[])
+      .filter((m) => m.room === roomId);
+  }
+
   /** Waits until an event satisfies `match`, at most `timeoutMs`. */
   async waitFor(match: (e: Envelope) => boolean, timeoutMs = 5000): Promise<Envelope> {
     const deadline = Date.now() + timeoutMs;

@@ -48,7 +48,7 @@ begin
            case
              when internal.room_side(r, i."user") is null then 'room_not_found'
              when not internal.room_is_open(r) then 'room_closed'
-             when char_length(i.content) not between 1 and 4000 then 'invalid_content'
+             when i.content is null or char_length(i.content) not between 1 and 4000 then 'invalid_content'
              when char_length(i.client_id) not between 1 and 64 then 'invalid_client_id'
            end as error_code
     from input i
@@ -119,13 +119,7 @@ begin
     into v_message_results, v_envelopes
   from resolved r;
 
-  -- One envelope per stored message, in seq order per room. A content too large for NOTIFY's
-  -- 8000 bytes is left out; the gateway reads that row from the table instead.
-  perform internal.notify('message.created', (e->>'room')::uuid, array[(e->'users'->>0)::uuid, (e->'users'->>1)::uuid],
-                          case when octet_length(e::text) > 7000
-                               then e || '{"content": null, "content_omitted": true}'::jsonb
-                               else e end - 'room' - 'users')
-  from jsonb_array_elements(v_envelopes) e;
+  perform internal.notify_messages(v_envelopes);
 
   -- Reads, in input order and after this batch's messages (a read may name one of them).
   for v_event in
