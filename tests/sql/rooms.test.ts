@@ -304,10 +304,12 @@ describe('api.post_events', () => {
       assert.deepEqual(messages.map((m) => m.seq), [1, 2, 3]);
     }));
 
-  // BUG: a message event without content (possible from psql, not through the gateway, which
-  // validates frames) fails the whole batch with a not-null violation instead of one
-  // invalid_content result: db/functions/api/post_events.sql compares char_length(null).
-  // Left out until that file (being edited elsewhere) takes the coalesce fix.
+  test('a message event without content is refused alone', () =>
+    asGateway(client, async () => {
+      const { a, roomId } = await pair();
+      const results = await post(message(roomId, a, 'before'), message(roomId, a, undefined), message(roomId, a, null), message(roomId, a, 'after'));
+      assert.deepEqual(results.map((r) => (r.ok ? r.seq : r.code)), [1, 'invalid_content', 'invalid_content', 2]);
+    }));
 
   test('unread counters and the read high-water mark, which never moves back', () =>
     asGateway(client, async () => {
@@ -569,6 +571,8 @@ describe('events on chat_events (committed)', () => {
       unread_count: 1, origin: 'test',
     });
     assert.deepEqual(created.map((e) => [e.side, e.recipient, e.unread_count]), [['a', b.id, 1], ['a', b.id, 2], ['b', a.id, 1]]);
+    // one batch, one notifying commit: its small messages share one envelope
+    assert.equal(listener.all((e) => e.type === 'messages.created' && e.messages.some((m: Envelope) => m.room === roomId)).length, 1);
     assert.equal(created[0]!.alias, created[1]!.alias);
     assert.notEqual(created[0]!.alias, created[2]!.alias);
 
