@@ -51,13 +51,17 @@ export class RoomFeed {
       try {
         const data = ws.getUserData();
         if (data.closed) return;
-        const from = data.afterSeq ?? (this.seq >= 0 ? this.seq : data.lastSeqAtHandshake);
-        if (this.seq < 0) this.seq = from;
+        const fresh = this.seq < 0;
+        const from = data.afterSeq ?? (fresh ? data.lastSeqAtHandshake : this.seq);
+        if (fresh) this.seq = from;
         // the socket has seen more than the feed (the listener lags): bring the feed up first
         else if (from > this.seq) await this.refill();
         for (const message of await this.readAfter(from)) {
           if (message.seq <= this.seq) this.sendTo(ws, message);
-          else this.deliver(message, ws);
+          // A new feed delivers what was stored since the handshake. A live feed leaves a message
+          // it has not delivered yet to its event, which comes next and names the socket that sent
+          // it: read from the table, it would be echoed to that socket as own_message.
+          else if (fresh) this.deliver(message, ws);
         }
         if (data.closed) return;
         this.sockets.add(ws);
@@ -88,7 +92,7 @@ export class RoomFeed {
     this.run(async () => {
       if (message.seq <= this.seq || this.seq < 0) return;
       if (message.seq > this.seq + 1 || message.content === null) {
-        await this.refill(); // a gap, or a content too large for NOTIFY: read from the table
+        await this.refill(message); // a gap, or a content too large for NOTIFY: read from the table
         return;
       }
       this.deliver(message);
@@ -128,7 +132,8 @@ export class RoomFeed {
     this.chain = this.chain.then(op).catch((error) => log.error(`room feed ${this.roomId}`, error));
   }
 
-  private async refill(): Promise<void> {
+  /** Delivers what the table holds after the feed's seq; `announced` keeps its event's origin. */
+  private async refill(announced?: FeedMessage): Promise<void> {
     if (this.seq < 0) return;
     let missed: FeedMessage[];
     try {
@@ -139,7 +144,8 @@ export class RoomFeed {
       return this.closeAll(reason); // its room.closed event was lost with the connection
     }
     for (const message of missed) {
-      if (message.seq > this.seq) this.deliver(message);
+      if (message.seq <= this.seq) continue;
+      this.deliver(message.seq === announced?.seq ? { ...message, origin: announced.origin } : message);
     }
   }
 
