@@ -93,7 +93,7 @@ describe('POST /pool/join and /pool/leave', () => {
 
   test('400 for a body that is not an object with an optional boolean same_country', async () => {
     const a = await registerUser(server.url);
-    for (const body of [[1], [], { same_country: 'yes' }, { same_country: 1 }, { other: 1 }, { same_country: true, other: 1 }, 'true', 1, true]) {
+    for (const body of [[1], [], { same_country: 'yes' }, { same_country: null }, { same_country: 1 }, { other: 1 }, { same_country: true, other: 1 }, 'true', 1, true]) {
       const res = await join(a, body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.code, 'invalid_request', JSON.stringify(body));

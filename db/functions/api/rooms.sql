@@ -40,11 +40,15 @@ begin
     raise exception 'name is required (1-64 chars)' using errcode = 'CVNAM';
   end if;
 
-  update app.rooms
-     set user_a_room_name = case when user_a = p_user then v_name else user_a_room_name end,
-         user_b_room_name = case when user_b = p_user then v_name else user_b_room_name end
-   where id = p_room_id
+  -- the open check again under the row lock: a close that commits first wins
+  update app.rooms r
+     set user_a_room_name = case when r.user_a = p_user then v_name else r.user_a_room_name end,
+         user_b_room_name = case when r.user_b = p_user then v_name else r.user_b_room_name end
+   where r.id = p_room_id and r.closed_at is null and r.expires_at > now()
   returning * into v_room;
+  if not found then
+    raise exception 'room not found' using errcode = 'CRNFD';
+  end if;
   return internal.room_json(v_room, p_user);
 end
 $$;
