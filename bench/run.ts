@@ -25,6 +25,7 @@ import { ceiling } from './scenarios/ceiling.js';
 import { connections } from './scenarios/connections.js';
 import { matching } from './scenarios/matching.js';
 import { messages } from './scenarios/messages.js';
+import { sendPath } from './scenarios/sendpath.js';
 import { makeRooms } from './scenarios/setup.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
@@ -118,7 +119,7 @@ async function main() {
     ctx.pool = new WorkerPool(cfg.workers, ctx.distDir, ctx.workerNodeArgs);
     await ctx.startServer();
 
-    const needUsers = only.has('auth') || only.has('messages') || only.has('naive') || only.has('connections') || only.has('matching');
+    const needUsers = only.has('auth') || only.has('sendpath') || only.has('messages') || only.has('naive') || only.has('connections') || only.has('matching');
     if (only.has('ceiling')) {
       ctx.log('scenario: database ceiling');
       save('ceiling', await ceiling(ctx));
@@ -128,8 +129,12 @@ async function main() {
       const a = await auth(ctx, cfg.rooms * 2);
       if (only.has('auth')) save('auth', a);
     }
-    const needRooms = only.has('messages') || only.has('naive') || only.has('connections');
+    const needRooms = only.has('messages') || only.has('naive') || only.has('connections') || only.has('sendpath');
     const rooms = needRooms ? (ctx.log('setup: pairing users into rooms through /pool/join'), await makeRooms(ctx, ctx.users.filter((u) => u.token && u.pseudo.startsWith('u')).map((u) => u.idx))) : [];
+    if (only.has('sendpath')) {
+      ctx.log('scenario: send path alone (api.post_events called directly)');
+      save('sendpath', await sendPath(ctx, rooms, cfg.mode === 'quick' ? 1 : 3));
+    }
     if (only.has('messages')) {
       ctx.log(`scenario: messages, batched (SEND_BATCH_MAX=${cfg.batchMax})`);
       save('messages', await messages(ctx, 'batched', rooms, cfg.levels));
@@ -154,9 +159,11 @@ async function main() {
   }
 
   const md = markdown(ctx.resultsDir);
-  if (cfg.mode === 'full' && !flags.has('no-readme')) {
-    updateReadme(path.join(root, 'bench', 'README.md'), md);
-    ctx.log('updated bench/README.md');
+  if (cfg.mode === 'full') {
+    if (!flags.has('no-readme')) {
+      updateReadme(path.join(root, 'bench', 'README.md'), md);
+      ctx.log('updated bench/README.md');
+    }
   } else {
     mkdirSync(ctx.resultsDir, { recursive: true });
     writeFileSync(path.join(ctx.resultsDir, 'SUMMARY.md'), md);

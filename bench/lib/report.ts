@@ -6,8 +6,9 @@ import type { CeilingResult } from '../scenarios/ceiling.js';
 import type { ConnectionsResult } from '../scenarios/connections.js';
 import type { MatchingResult } from '../scenarios/matching.js';
 import type { LevelRecord, MessagesResult } from '../scenarios/messages.js';
+import type { SendPathResult } from '../scenarios/sendpath.js';
 
-export const SCENARIOS = ['ceiling', 'auth', 'messages', 'naive', 'connections', 'matching'] as const;
+export const SCENARIOS = ['ceiling', 'auth', 'sendpath', 'messages', 'naive', 'connections', 'matching'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface Envelope<T> {
@@ -63,6 +64,7 @@ export function headlines(dir: string): Headline[] {
   const conn = readResult<ConnectionsResult>(dir, 'connections')?.result;
   const match = readResult<MatchingResult>(dir, 'matching')?.result;
   const auth = readResult<AuthResult>(dir, 'auth')?.result;
+  const sp = readResult<SendPathResult>(dir, 'sendpath')?.result;
   const out: Headline[] = [];
   if (msg) {
     const clean = msg.lost_total === 0 && msg.duplicated_total === 0;
@@ -126,15 +128,29 @@ export function headlines(dir: string): Headline[] {
     });
     if (msg)
       out.push({
-        metric: 'delivered msg/s ÷ batched ceiling',
+        metric: 'delivered msg/s ÷ batched ceiling (ins_batch, 8 clients)',
         target: 'report',
         value: `${n2(msg.max_delivered_per_s / ceil.batched_ceiling_rows_per_s)} (${n0(msg.max_delivered_per_s)} ÷ ${n0(ceil.batched_ceiling_rows_per_s)})`,
       });
     if (naive)
       out.push({
-        metric: 'naive delivered msg/s ÷ naive ceiling',
+        metric: 'naive delivered msg/s ÷ naive ceiling (ins_notify, 8 clients)',
         target: 'report',
         value: `${n2(naive.max_delivered_per_s / ceil.naive_ceiling_rows_per_s)} (${n0(naive.max_delivered_per_s)} ÷ ${n0(ceil.naive_ceiling_rows_per_s)})`,
+      });
+  }
+  const best = sp?.cases.filter((c) => c.clients === 1).reduce<SendPathResult['cases'][number] | undefined>((a, b) => (!a || b.msgs_per_s > a.msgs_per_s ? b : a), undefined);
+  if (best) {
+    out.push({
+      metric: 'send path alone: api.post_events back to back, 1 client (as the batcher)',
+      target: 'report',
+      value: `${n0(best.msgs_per_s)} msg/s at batch ${best.batch} (${n2(best.ms_per_call)} ms per call)`,
+    });
+    if (msg)
+      out.push({
+        metric: 'delivered msg/s ÷ send-path ceiling',
+        target: 'report',
+        value: `${n2(msg.max_delivered_per_s / best.msgs_per_s)} (${n0(msg.max_delivered_per_s)} ÷ ${n0(best.msgs_per_s)})`,
       });
   }
   return out;
@@ -239,6 +255,18 @@ export function markdown(dir: string): string {
       '|---|---|---:|---:|---:|---:|',
     );
     for (const c of ceil.cases) lines.push(`| ${c.script} | ${c.what} | ${c.clients} | ${n0(c.commits_per_s)} | ${n0(c.rows_per_s)} | ${n2(c.latency_ms)} |`);
+  }
+  const sp = readResult<SendPathResult>(dir, 'sendpath')?.result;
+  if (sp && sp.cases.length) {
+    lines.push('', '### Send path alone (`api.post_events`)', '');
+    lines.push(
+      `The server's send-path function called directly with \`pg\`, back to back for ${sp.seconds} s, on the message scenarios' rooms (one call = one batcher flush = one transaction). 1 client = one flush at a time, as the server does; 2 clients use disjoint rooms.` +
+        (sp.skipped ? ` Stopped early: ${sp.skipped}.` : ''),
+      '',
+      '| batch | clients | ms per call | calls/s | msg/s | PG CPU % | server CPU % |',
+      '|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    for (const c of sp.cases) lines.push(`| ${c.batch} | ${c.clients} | ${n2(c.ms_per_call)} | ${n1(c.calls_per_s)} | ${n0(c.msgs_per_s)} | ${n0(c.db_cpu_pct)} | ${n0(c.server_cpu_pct)} |`);
   }
   return lines.join('\n') + '\n';
 }
