@@ -50,8 +50,9 @@ export async function startApp(config: Config, databaseUrl: string): Promise<Run
   const router = createRouter(app, createAuthenticate(tokens), cors);
   healthRoutes(router, db);
   authRoutes(router, db, passwords, tokens);
+  // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep
   poolRoutes(router, db, config.roomTtlMs, (room) =>
-    expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
+    void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
   roomRoutes(router, db);
   reactionRoutes(router, db);
   roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId });

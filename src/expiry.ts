@@ -51,7 +51,8 @@ export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry
   return {
     async schedule(room) {
       await boss.send(EXPIRE_QUEUE, { room_id: room.id }, {
-        startAfter: new Date(room.expires_at),
+        // expires_at is written to the millisecond, rounded down: start just after the real instant
+        startAfter: new Date(Date.parse(room.expires_at) + 1),
         singletonKey: room.id,
         retryLimit: 10,
         retryDelay: 1,

@@ -21,6 +21,10 @@ export const SQLSTATE_TO_HTTP: Record<string, MappedError> = {
   CREXP: { status: 410, code: 'room_expired' },
   CMNFD: { status: 404, code: 'message_not_found' },
   CRXNF: { status: 404, code: 'reaction_not_found' },
+  // PostgreSQL's own input errors, a backstop behind the gateway's validation
+  '22021': { status: 400, code: 'invalid_request' }, // invalid byte sequence (NUL)
+  '22P05': { status: 400, code: 'invalid_request' }, // untranslatable character
+  '22P02': { status: 400, code: 'invalid_request' }, // invalid text representation
 };
 
 /** A PostgreSQL error raised on purpose by our functions, mapped for the client. */
@@ -30,7 +34,8 @@ export function mapDatabaseError(error: unknown):
   if (typeof e?.code !== 'string') return undefined;
   const mapped = SQLSTATE_TO_HTTP[e.code];
   if (!mapped) return undefined;
-  const message = String(e.message);
+  // our own codes carry the contract's message; PostgreSQL's own texts never reach a client
+  const message = /^[0-9]/.test(e.code) ? 'invalid request' : String(e.message);
   return {
     ...mapped,
     message: typeof e.column === 'string' ? 'invalid request body' : message,

@@ -68,9 +68,7 @@ async function applyFunctions(client: pg.Client): Promise<void> {
       create schema internal;
       create schema api;
       revoke all on schema internal from public;
-      revoke all on schema api from public;
-      alter default privileges in schema api revoke execute on functions from public;
-      alter default privileges in schema internal revoke execute on functions from public;`);
+      revoke all on schema api from public;`);
     for (const file of files) {
       try {
         await client.query(await readFile(file, 'utf8'));
@@ -78,7 +76,9 @@ async function applyFunctions(client: pg.Client): Promise<void> {
         throw new Error(`${path.relative(root, file)}: ${(error as Error).message}`);
       }
     }
+    // functions are executable by PUBLIC when created: take that back, then grant the api only
     await client.query(`
+      revoke execute on all functions in schema api, internal from public;
       grant usage on schema api to chat_gateway;
       grant execute on all functions in schema api to chat_gateway;`);
     await client.query('commit');

@@ -1,5 +1,6 @@
 import type { HttpResponse } from 'uWebSockets.js';
 import { HttpError } from './errors.js';
+import { findUnstorableString } from './text.js';
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -32,11 +33,20 @@ export function readJsonBody(res: HttpResponse, contentLength: number | undefine
         resolve(undefined);
         return;
       }
+      let value: unknown;
       try {
-        resolve(JSON.parse(text));
+        value = JSON.parse(text);
       } catch {
         reject(new HttpError(400, 'request body is not valid JSON', 'invalid_json'));
+        return;
       }
+      const field = findUnstorableString(value);
+      if (field) {
+        reject(new HttpError(400, 'invalid request body', 'invalid_request',
+          [{ field, message: 'must not contain NUL characters or unpaired surrogates' }]));
+        return;
+      }
+      resolve(value);
     });
   });
 }

@@ -85,6 +85,7 @@ export function toErrorReply(error: unknown): Reply {
 
 function isConnectionError(error: unknown): boolean {
   const code = (error as { code?: string })?.code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === '57P01' || code === '53300'
+  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT'
+    || code === '57P01' || code === '57P03' || code === '53300'
     || (error instanceof Error && /Connection terminated|timeout exceeded when trying to connect/.test(error.message));
 }

@@ -73,21 +73,33 @@ export class SendBatcher {
   }
 
   private async flush(batch: Pending[]): Promise<void> {
+    for (const [pending, result] of await this.post(batch)) pending.resolve(result);
+  }
+
+  /**
+   * One api.post_events call. If the database refuses the batch as a whole for its data (input
+   * the gateway should have caught), the batch is split in halves and retried, so only the event
+   * at fault fails; if the database is unreachable, every sender is told and may retry with its
+   * client_id (nothing of the batch was committed).
+   */
+  private async post(batch: Pending[]): Promise<Array<[Pending, SendResult]>> {
     const events = batch.map(({ event }, i) => ({ i, ...event }));
-    let results: Array<SendResult & { i: number }>;
     try {
       const { rows } = await this.db.query<{ results: Array<SendResult & { i: number }> }>(
         'select api.post_events($1) as results',
         [JSON.stringify(events)],
       );
-      results = rows[0]!.results;
+      const byIndex = new Map(rows[0]!.results.map((r) => [r.i, r]));
+      return batch.map((pending, i) => [pending, byIndex.get(i) ?? { ok: false, code: 'internal' }]);
     } catch (error) {
-      // Nothing of this batch was committed: every sender is told, and may retry with its client_id.
+      const dataError = /^2[23]/.test((error as { code?: string }).code ?? '');
+      if (dataError && batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        return [...(await this.post(batch.slice(0, half))), ...(await this.post(batch.slice(half)))];
+      }
       log.error(`send batch of ${batch.length} failed`, error);
-      for (const pending of batch) pending.resolve({ ok: false, code: 'unavailable' });
-      return;
+      const code = dataError ? 'invalid_frame' : 'unavailable';
+      return batch.map((pending) => [pending, { ok: false, code }]);
     }
-    const byIndex = new Map(results.map((r) => [r.i, r]));
-    batch.forEach((pending, i) => pending.resolve(byIndex.get(i) ?? { ok: false, code: 'internal' }));
   }
 }

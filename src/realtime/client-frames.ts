@@ -1,4 +1,6 @@
 import type { JSONSchemaType } from 'ajv';
+import { UUID } from '../auth/tokens.js';
+import { findUnstorableString } from '../http/text.js';
 import { ajv } from '../http/validate.js';
 
 /** What a client may send on a room socket; the schema is the wire format's documentation. */
@@ -15,10 +17,10 @@ const messageSchema: JSONSchemaType<MessageFrame> = {
   properties: {
     type: { type: 'string', const: 'message' },
     content: { type: 'string' },
-    client_id: { type: 'string', minLength: 1, maxLength: 64, nullable: true },
+    client_id: { type: 'string', minLength: 1, maxLength: 64 },
   },
   required: ['type', 'content'],
-};
+} as unknown as JSONSchemaType<MessageFrame>; // optional without nullable: {"client_id": null} is invalid
 
 const readSchema: JSONSchemaType<ReadFrame> = {
   type: 'object',
@@ -49,15 +51,18 @@ export function parseClientFrame(raw: ArrayBuffer): ClientFrame {
     throw new FrameError('invalid_json', 'frame is not valid JSON');
   }
   const type = (value as { type?: unknown })?.type;
-  const clientId = typeof (value as { client_id?: unknown })?.client_id === 'string'
-    ? (value as { client_id: string }).client_id.slice(0, 64)
+  // echoed in error frames only when it is one the client could have meant
+  const rawClientId = (value as { client_id?: unknown })?.client_id;
+  const clientId = typeof rawClientId === 'string' && rawClientId.length <= 64 && !findUnstorableString(rawClientId)
+    ? rawClientId
     : undefined;
   if (type !== 'message' && type !== 'typing' && type !== 'read') {
     throw new FrameError('unknown_type', 'unknown frame type', clientId);
   }
   if (type === 'typing') return { type };
   if (type === 'read') {
-    if (!validateRead(value)) throw new FrameError('invalid_id', 'read needs the id of a message', clientId);
+    // ajv's uuid format also takes "urn:uuid:…", which PostgreSQL does not: the strict form only
+    if (!validateRead(value) || !UUID.test(value.id)) throw new FrameError('invalid_id', 'read needs the id of a message', clientId);
     return { type, id: value.id.toLowerCase() };
   }
   if (!validateMessage(value)) {
@@ -66,9 +71,15 @@ export function parseClientFrame(raw: ArrayBuffer): ClientFrame {
     }
     throw new FrameError('invalid_client_id', 'client_id must be a string of 1-64 characters', clientId);
   }
+  if (value.client_id !== undefined && findUnstorableString(value.client_id)) {
+    throw new FrameError('invalid_client_id', 'client_id must not contain NUL characters or unpaired surrogates');
+  }
   const content = value.content.trim();
   if (content.length === 0 || [...content].length > MAX_CONTENT) {
     throw new FrameError('invalid_content', 'content must be 1-4000 characters', clientId);
+  }
+  if (findUnstorableString(content)) {
+    throw new FrameError('invalid_content', 'content must not contain NUL characters or unpaired surrogates', clientId);
   }
   return value.client_id === undefined ? { type, content } : { type, content, client_id: value.client_id };
 }

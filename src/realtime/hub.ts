@@ -57,9 +57,14 @@ export class Hub {
     return [...this.feeds.values()].flatMap((feed) => feed.members());
   }
 
-  /** After the listener lost its connection, notifications may be lost: re-read every open room. */
+  /**
+   * After the listener lost its connection, notifications may be lost: every open room is re-read
+   * from the table, and every local user gets a fresh badge list (which also shows rooms opened
+   * or closed meanwhile).
+   */
   catchUp(): void {
     for (const feed of this.feeds.values()) feed.catchUp();
+    for (const userId of this.presence.users()) void this.sendUnread(userId);
   }
 
   dispatch(event: Envelope | MessagesEnvelope): void {
@@ -73,6 +78,7 @@ export class Hub {
   /** One stored message: the room's feed, and the recipient's badge. */
   private onMessage(message: CreatedMessage): void {
     this.feeds.get(message.room)?.onMessage(message);
+    if (!this.presence.hasUser(message.recipient)) return; // most recipients live on other processes
     this.presence.sendToUser(message.recipient, JSON.stringify({
       type: 'new_message', room_id: message.room, id: message.alias, message_id: message.id,
       unread_count: message.unread_count,

@@ -3,6 +3,8 @@ import { log } from '../log.js';
 import { sendFrame, type NotificationSocket } from './sockets.js';
 
 const SYNC_MS = 1000;
+/** Every this many syncs the whole local user set is reported, not only the changes. */
+const FULL_SYNC_EVERY = 10;
 
 /**
  * The notification sockets of this process, per user, and their presence in the database.
@@ -16,6 +18,7 @@ export class Presence {
   private onlineCount = 0;
   private timer: NodeJS.Timeout | undefined;
   private syncing: Promise<number> | undefined;
+  private syncs = 0;
   private broadcastCount = -1;
 
   constructor(private readonly db: pg.Pool, private readonly gatewayId: string) {}
@@ -66,6 +69,10 @@ export class Presence {
     return this.byUser.has(userId);
   }
 
+  users(): string[] {
+    return [...this.byUser.keys()];
+  }
+
   allSockets(): NotificationSocket[] {
     return [...this.byUser.values()].flatMap((set) => [...set]);
   }
@@ -77,6 +84,12 @@ export class Presence {
     const offline: string[] = [];
     for (const userId of this.changed) (this.byUser.has(userId) ? online : offline).push(userId);
     this.changed.clear();
+    // Now and then everything: a process that was paused past the heartbeat limit was declared
+    // dead and lost its presence rows; this puts them back within seconds of its return.
+    if (++this.syncs % FULL_SYNC_EVERY === 0) {
+      const reported = new Set(online);
+      for (const userId of this.byUser.keys()) if (!reported.has(userId)) online.push(userId);
+    }
     this.syncing = this.db
       .query<{ count: number }>('select api.sync_presence($1, $2, $3) as count', [this.gatewayId, online, offline])
       .then(({ rows }) => (this.onlineCount = rows[0]!.count))

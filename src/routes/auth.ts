@@ -50,8 +50,9 @@ export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, to
   });
 
   /*
-   * Unknown users and wrong passwords cost the same argon2 verification and give the same 401;
-   * failures are counted in SQL, which answers 429 with Retry-After once a limit is reached.
+   * Unknown users and wrong passwords cost the same argon2 verification and give the same 401.
+   * api.login_begin counts every attempt before the hash is checked (429 with Retry-After past
+   * the limit), and api.login_succeeded takes a successful one back.
    */
   router.route('post', '/auth/login', async ({ body, clientAddress }) => {
     const input = validateLogin(trimFields(body, ['identifier']));
@@ -61,10 +62,9 @@ export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, to
     );
     const found = rows[0];
     if (!(await passwords.verify(found?.password_hash, input.password))) {
-      await db.query('select api.login_failed($1, $2)', [input.identifier, clientAddress]);
       throw new HttpError(401, 'invalid credentials', 'invalid_credentials');
     }
-    await db.query('select api.login_succeeded($1)', [input.identifier]);
+    await db.query('select api.login_succeeded($1, $2)', [input.identifier, clientAddress]);
     return { status: 200, body: { token: await tokens.issue(found!.user_json.id!), user: found!.user_json } };
   });
 }

@@ -24,7 +24,7 @@ export function poolRoutes(
   router: Router,
   db: pg.Pool,
   roomTtlMs: number,
-  onRoomCreated: (room: MatchedRoom) => Promise<void>,
+  onRoomCreated: (room: MatchedRoom) => void,
 ): void {
   router.route('post', '/pool/join', async ({ body, userId }) => {
     const input = body === undefined ? {} : validateJoin(body);
@@ -34,7 +34,7 @@ export function poolRoutes(
     );
     const { matched, room } = rows[0]!.result;
     if (!matched || !room) return { status: 202, body: { message: 'waiting for a match' } };
-    await onRoomCreated(room);
+    onRoomCreated(room);
     return { status: 201, body: { room_id: room.id, room } };
   }, { auth: true });
 

@@ -62,6 +62,16 @@ describe('POST /auth/register', () => {
     }
   });
 
+  test('400, never a 500, for strings PostgreSQL cannot store (NUL, unpaired surrogate)', async () => {
+    for (const rawBody of ['{"pseudo":"a\\u0000b"}', '{"identifier":"x","password":"\\ud800 long enough"}']) {
+      for (const path of ['/auth/register', '/auth/login']) {
+        const res = await request(server.url, 'POST', path, { rawBody, headers: { 'content-type': 'application/json' } });
+        assert.equal(res.status, 400, `${path} ${rawBody}`);
+        assert.equal(res.body.code, 'invalid_request');
+      }
+    }
+  });
+
   test('400 for a body that is not JSON, 413 for one over 64 KiB', async () => {
     const notJson = await request(server.url, 'POST', '/auth/register', { rawBody: '{nope', headers: { 'content-type': 'application/json' } });
     assert.equal(notJson.status, 400);
@@ -109,6 +119,15 @@ describe('POST /auth/login', () => {
     assert.equal(blocked.status, 429);
     assert.equal(blocked.body.code, 'rate_limited');
     assert.ok(Number(blocked.headers.get('retry-after')) > 0);
+  });
+
+  test('parallel guesses cannot slip past the limit while their hashes are checked', async () => {
+    const user = await registerUser(server.url);
+    const statuses = await Promise.all(Array.from({ length: 30 }, () =>
+      request(server.url, 'POST', '/auth/login', { body: { identifier: user.pseudo, password: 'wrong password' } })
+        .then((res) => res.status)));
+    assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join(','));
+    assert.equal(statuses.filter((s) => s === 429).length, 25);
   });
 
   test('400 for a missing field', async () => {

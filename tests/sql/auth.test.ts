@@ -64,10 +64,12 @@ describe('api.register', () => {
     }));
 });
 
-describe('login: api.login_begin / login_failed / login_succeeded', () => {
+describe('login: api.login_begin / login_succeeded', () => {
   const BEGIN = 'select user_json, password_hash from api.login_begin($1, $2)';
-  const failed = (identifier: string, clientAddress = '10.0.0.1') =>
-    client.query('select api.login_failed($1, $2)', [identifier, clientAddress]);
+  // an attempt the gateway never confirms with login_succeeded is a failure
+  const failed = (identifier: string, clientAddress = '10.0.0.1') => client.query(BEGIN, [identifier, clientAddress]);
+  const succeeded = (identifier: string, clientAddress = '10.0.0.1') =>
+    client.query('select api.login_succeeded($1, $2)', [identifier, clientAddress]);
 
   test('finds the user by email or pseudo, case-insensitively and trimmed; no row for unknown users', () =>
     asGateway(client, async () => {
@@ -88,9 +90,8 @@ describe('login: api.login_begin / login_failed / login_succeeded', () => {
     asGateway(client, async () => {
       const user = await sqlUser(client);
       for (let i = 0; i < 4; i++) await failed(i % 2 ? user.email : user.pseudo.toUpperCase());
-      // four failures: still allowed
+      // four failures: the fifth attempt is still allowed
       assert.equal((await client.query(BEGIN, [user.pseudo, '10.0.0.2'])).rows.length, 1);
-      await failed(user.pseudo);
       for (const identifier of [user.pseudo, user.email.toUpperCase()]) {
         const error = await expectSqlError(client, BEGIN, [identifier, '10.0.0.3'], 'CALIM');
         // the window started at now() in this very transaction: 15 minutes to go
@@ -112,9 +113,8 @@ describe('login: api.login_begin / login_failed / login_succeeded', () => {
 
       await asOwner(client, () =>
         client.query(`update app.login_failures set window_start = now() - interval '15 minutes 1 second' where key = $1`, [`user:${user.id}`]));
+      // an attempt after the window starts a new one at 1
       assert.equal((await client.query(BEGIN, [user.pseudo, '10.0.0.4'])).rows.length, 1);
-      // a failure after the window starts a new one at 1
-      await failed(user.pseudo);
       const { rows } = await asOwner(client, () =>
         client.query('select failures, window_start = now() as fresh from app.login_failures where key = $1', [`user:${user.id}`]));
       assert.deepEqual(rows[0], { failures: 1, fresh: true });
@@ -127,15 +127,21 @@ describe('login: api.login_begin / login_failed / login_succeeded', () => {
 
       const user = await sqlUser(client);
       for (let i = 0; i < 4; i++) await failed(user.email);
-      await client.query('select api.login_succeeded($1)', [user.pseudo.toUpperCase()]);
+      await failed(user.pseudo);
+      await succeeded(user.pseudo.toUpperCase());
       for (let i = 0; i < 4; i++) await failed(user.email);
       assert.equal((await client.query(BEGIN, [user.email, '10.0.0.5'])).rows.length, 1);
+      await expectSqlError(client, BEGIN, [user.email, '10.0.0.5'], 'CALIM');
     }));
 
   test('one client address is blocked after 50 failures across many identifiers', () =>
     asGateway(client, async () => {
-      for (let i = 0; i < 50; i++) await failed(`someone${i}`, '192.0.2.7');
+      for (let i = 0; i < 49; i++) await failed(`someone${i}`, '192.0.2.7');
       const user = await sqlUser(client);
+      // a success from the address gives its attempt back
+      await failed(user.pseudo, '192.0.2.7');
+      await succeeded(user.pseudo, '192.0.2.7');
+      await failed('someone-else', '192.0.2.7');
       const error = await expectSqlError(client, BEGIN, [user.pseudo, '192.0.2.7'], 'CALIM');
       assert.equal(error.detail, '900');
       // the same account from another address is fine

@@ -30,7 +30,7 @@ declare
 begin
   select * into v_me from app.users where id = p_user;
   if not found then
-    raise exception 'user not found' using errcode = 'CUNFD';
+    raise exception 'invalid or expired token' using errcode = 'CUNFD'; -- an account deleted since
   end if;
 
   if not p_same_country then

@@ -4,14 +4,17 @@
  */
 create function internal.reactable_message(p_user uuid, p_message_id uuid)
 returns table (room app.rooms, seq bigint)
-language plpgsql stable
+language plpgsql volatile
 as $$
 begin
   return query
     select r, m.seq
     from app.messages m
     join app.rooms r on r.id = m.room_id
-    where m.id = p_message_id and p_user in (r.user_a, r.user_b) and internal.room_is_open(r);
+    where m.id = p_message_id and p_user in (r.user_a, r.user_b) and internal.room_is_open(r)
+    -- a close waits for this reaction, or this reaction sees the room closed: never a reaction
+    -- inserted for a message the close is deleting
+    for share of r;
   if not found then
     raise exception 'message not found' using errcode = 'CMNFD';
   end if;

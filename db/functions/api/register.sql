@@ -1,6 +1,7 @@
 /*
  * Creates an account. The password arrives already hashed (argon2id runs in the gateway, where
- * it does not hold a database connection's worth of CPU); the hash never leaves the database.
+ * it does not hold a database connection's worth of CPU); only api.login_begin returns the hash,
+ * to the gateway, for verification.
  * Input rules are checked here too, so psql callers get the same guarantees as the HTTP API.
  */
 create function api.register(p_pseudo text, p_email text, p_country text, p_password_hash text)
