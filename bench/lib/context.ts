@@ -35,6 +35,10 @@ export interface Config {
   saturation: number;
   /** before a measurement, wait at most this long for other processes to quiet down */
   quietWaitMs: number;
+  /** a run during which other processes used more than this (% of a core) is disturbed… */
+  maxOtherPct: number;
+  /** …and repeated, at most this many times per run (the disturbed records are kept apart) */
+  retries: number;
 }
 
 export const QUICK: Config = {
@@ -58,6 +62,8 @@ export const QUICK: Config = {
   batchMs: 2,
   saturation: 0.9,
   quietWaitMs: 0,
+  maxOtherPct: 30,
+  retries: 0,
 };
 
 export const FULL: Config = {
@@ -74,6 +80,7 @@ export const FULL: Config = {
   authSingle: 10,
   ceilingSeconds: 5,
   quietWaitMs: 30000,
+  retries: 2,
 };
 
 export interface User {

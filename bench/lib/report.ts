@@ -163,7 +163,7 @@ function levelsTable(levels: LevelRecord[]): string[] {
   ];
   for (const l of levels)
     rows.push(
-      `| ${n0(l.offered)}${l.saturated ? ' (saturated)' : ''} | ${n0(l.delivered_per_s)} | ${n2(l.delivery_p50_ms)} / ${n2(l.delivery_p95_ms)} / ${n2(l.delivery_p99_ms)} / ${n2(l.delivery_max_ms)} | ${n2(l.ack_p50_ms)} / ${n2(l.ack_p99_ms)} / ${n2(l.ack_max_ms)} | ${l.lost} | ${l.duplicated} | ${l.unacked} | ${l.refused} | ${n0(l.server_cpu_pct)} | ${n0(l.db_cpu_pct)} | ${n0(l.loadgen_cpu_pct)} | ${n0(l.machine_busy_pct)} | ${n0(l.other_pct)} | ${n1(l.server_rss_mb)} | ${l.runs} |`,
+      `| ${n0(l.offered)}${l.saturated ? ' (saturated)' : ''} | ${n0(l.delivered_per_s)} | ${n2(l.delivery_p50_ms)} / ${n2(l.delivery_p95_ms)} / ${n2(l.delivery_p99_ms)} / ${n2(l.delivery_max_ms)} | ${n2(l.ack_p50_ms)} / ${n2(l.ack_p99_ms)} / ${n2(l.ack_max_ms)} | ${l.lost} | ${l.duplicated} | ${l.unacked} | ${l.refused} | ${n0(l.server_cpu_pct)} | ${n0(l.db_cpu_pct)} | ${n0(l.loadgen_cpu_pct)} | ${n0(l.machine_busy_pct)} | ${n0(l.other_pct)} | ${n1(l.server_rss_mb)} | ${l.runs}${l.disturbed_runs ? ` (+${l.disturbed_runs} disturbed)` : ''} |`,
     );
   return rows;
 }
