@@ -12,6 +12,7 @@
  * --profile-loadgen, --no-readme, --server-pg (let the server start its embedded PostgreSQL
  * instead of the bench's own).
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -76,7 +77,7 @@ async function main() {
   });
   ctx.serverOwnsDb = flags.has('server-pg');
   const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
-  const machine = machineInfo();
+  const machine = { ...machineInfo(), ...codeVersion() };
   const started = Date.now();
   ctx.log(`${cfg.mode} mode: ${[...only].join(', ')}; ${cfg.rooms} rooms, ${cfg.workers} load generators, levels ${cfg.levels.join('/')}, ${cfg.runs} run(s) each`);
   ctx.log(`machine: ${machine.cores} cores ${machine.cpu_model}, ${machine.memory_gib} GiB, open files ${machine.open_files_limit}`);
@@ -172,6 +173,14 @@ async function main() {
   console.log('');
   for (const h of headlines(ctx.resultsDir)) console.log(`${h.ok === undefined ? '   ' : h.ok ? ' ok' : 'MISS'}  ${h.metric}: ${h.value}  [target ${h.target}]`);
   ctx.log(`done in ${Math.round((Date.now() - started) / 1000)} s; server logs in ${path.relative(root, ctx.logDir)}`);
+}
+
+/** Which server code was measured: the commit, and whether src/ or db/ had uncommitted changes. */
+function codeVersion(): { commit: string; uncommitted_server_changes: boolean } {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
+  const head = git(['rev-parse', '--short', 'HEAD']);
+  const dirty = git(['status', '--porcelain', '--', 'src', 'db']);
+  return { commit: head.status === 0 ? head.stdout.trim() : 'unknown', uncommitted_server_changes: dirty.status === 0 && dirty.stdout.trim() !== '' };
 }
 
 const readmeHelp = `usage: npm run bench [-- --quick|--full] [--only=${SCENARIOS.join(',')}] [--runs=N] [--rooms=N]

@@ -158,12 +158,12 @@ export function headlines(dir: string): Headline[] {
 
 function levelsTable(levels: LevelRecord[]): string[] {
   const rows = [
-    '| offered msg/s | delivered msg/s | delivery p50 / p95 / p99 / max ms | ack p50 / p99 / max ms | lost | dup | unacked | refused | server CPU % | PG CPU % | loadgen CPU % | machine busy % | other processes CPU % | server RSS MB | runs |',
-    '|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+    '| offered msg/s | delivered msg/s | delivery p50 / p95 / p99 / max ms | ack p50 / p99 / max ms | lost | dup | unacked | refused | server CPU % | PG CPU % | loadgen CPU % | machine busy % | other processes CPU % | server RSS MB | flushes/s × mean size | runs |',
+    '|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
   ];
   for (const l of levels)
     rows.push(
-      `| ${n0(l.offered)}${l.saturated ? ' (saturated)' : ''} | ${n0(l.delivered_per_s)} | ${n2(l.delivery_p50_ms)} / ${n2(l.delivery_p95_ms)} / ${n2(l.delivery_p99_ms)} / ${n2(l.delivery_max_ms)} | ${n2(l.ack_p50_ms)} / ${n2(l.ack_p99_ms)} / ${n2(l.ack_max_ms)} | ${l.lost} | ${l.duplicated} | ${l.unacked} | ${l.refused} | ${n0(l.server_cpu_pct)} | ${n0(l.db_cpu_pct)} | ${n0(l.loadgen_cpu_pct)} | ${n0(l.machine_busy_pct)} | ${n0(l.other_pct)} | ${n1(l.server_rss_mb)} | ${l.runs}${l.disturbed_runs ? ` (+${l.disturbed_runs} disturbed)` : ''} |`,
+      `| ${n0(l.offered)}${l.saturated ? ' (saturated)' : ''} | ${n0(l.delivered_per_s)} | ${n2(l.delivery_p50_ms)} / ${n2(l.delivery_p95_ms)} / ${n2(l.delivery_p99_ms)} / ${n2(l.delivery_max_ms)} | ${n2(l.ack_p50_ms)} / ${n2(l.ack_p99_ms)} / ${n2(l.ack_max_ms)} | ${l.lost} | ${l.duplicated} | ${l.unacked} | ${l.refused} | ${n0(l.server_cpu_pct)} | ${n0(l.db_cpu_pct)} | ${n0(l.loadgen_cpu_pct)} | ${n0(l.machine_busy_pct)} | ${n0(l.other_pct)} | ${n1(l.server_rss_mb)} | ${n0(l.flushes_per_s)} × ${n1(l.flush_mean_size)} | ${l.runs}${l.disturbed_runs ? ` (+${l.disturbed_runs} disturbed)` : ''} |`,
     );
   return rows;
 }
@@ -179,7 +179,8 @@ export function markdown(dir: string): string {
   lines.push('');
   lines.push(
     `Machine: ${m.cores} cores (${m.cpu_model}), ${m.memory_gib} GiB RAM, Linux ${m.kernel}, Node ${m.node}, open-files limit ${m.open_files_limit}. ` +
-      `Server, embedded PostgreSQL and the load generators (${(latest.config as { workers?: number }).workers ?? '?'} processes) all share these cores.`,
+      `Code: commit ${m.commit ?? '?'}${m.uncommitted_server_changes ? ' with uncommitted changes in src/ or db/' : ''}. ` +
+      `Server, PostgreSQL and the load generators (${(latest.config as { workers?: number }).workers ?? '?'} processes) all share these cores.`,
   );
   const dates = new Set(envs.map((e) => e.date.slice(0, 16)));
   if (dates.size > 1) lines.push('', 'Scenario files come from different runs: ' + envs.map((e) => `${e.scenario} ${e.date}`).join(', ') + '.');

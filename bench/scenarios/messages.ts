@@ -6,6 +6,7 @@
  * message must be acked (or refused with an error frame) and every acked one delivered exactly
  * once to the partner, and notified once on the partner's notification socket.
  */
+import pg from 'pg';
 import type { Ctx, Room } from '../lib/context.js';
 import { cpuDelta, rssBytes, type CpuSnapshot } from '../lib/proc.js';
 import type { LoadResult, OpenResult, SocketSpec } from '../lib/protocol.js';
@@ -40,6 +41,37 @@ export interface RunRecord {
   machine_busy_pct: number;
   other_pct: number;
   server_rss_mb: number;
+  /** transactions the messages were stored in (messages of one flush share sent_at = now()) */
+  flushes?: { count: number; per_s: number; mean_size: number; p50_size: number; max_size: number };
+}
+
+/**
+ * How the server batched this run: messages stored by one transaction share `sent_at` (now() is
+ * the transaction's start time), so grouping the run's messages by sent_at gives the flushes.
+ */
+async function flushStats(ctx: Ctx, tag: string, seconds: number): Promise<RunRecord['flushes']> {
+  const c = new pg.Client({ host: '127.0.0.1', port: ctx.pgPort, user: 'postgres', password: 'postgres', database: 'chat' });
+  try {
+    await c.connect();
+    const q = await c.query<{ n: number }>(
+      'select count(*)::int as n from app.messages where client_id like $1 group by sent_at',
+      [`${tag}w%`],
+    );
+    const sizes = q.rows.map((r) => r.n).sort((a, b) => a - b);
+    if (!sizes.length) return undefined;
+    const total = sizes.reduce((a, b) => a + b, 0);
+    return {
+      count: sizes.length,
+      per_s: round(sizes.length / seconds, 1),
+      mean_size: round(total / sizes.length, 1),
+      p50_size: sizes[sizes.length >> 1]!,
+      max_size: sizes[sizes.length - 1]!,
+    };
+  } catch {
+    return undefined;
+  } finally {
+    await c.end().catch(() => undefined);
+  }
 }
 
 export interface LevelRecord {
@@ -69,6 +101,8 @@ export interface LevelRecord {
   other_pct: number;
   server_rss_mb: number;
   loadgen_loop_p99_ms: number;
+  flushes_per_s: number;
+  flush_mean_size: number;
   saturated: boolean;
   saturation_reason?: string;
   run_records: RunRecord[];
@@ -187,9 +221,11 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
     const disturbed: RunRecord[] = [];
     for (let run = 0, retry = 0; run < cfg.runs; run++) {
       await ctx.waitQuiet();
-      const r = await runOnce(ctx, offered, `${label[0]}${ctx.tag}l${li}r${run}x${retry}`, senderShare);
+      const tag = `${label[0]}${ctx.tag}l${li}r${run}x${retry}`;
+      const r = await runOnce(ctx, offered, tag, senderShare);
+      r.flushes = await flushStats(ctx, tag, (cfg.warmupMs + cfg.durationMs) / 1000);
       ctx.log(
-        `  ${label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}% (other ${r.other_pct}%)`,
+        `  ${label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}% (other ${r.other_pct}%)${r.flushes ? `; ${r.flushes.per_s} flushes/s of ${r.flushes.mean_size} (max ${r.flushes.max_size})` : ''}`,
       );
       if (r.other_pct > cfg.maxOtherPct && retry < cfg.retries) {
         ctx.log(`  disturbed: other processes used ${r.other_pct}% of a core; repeating the run`);
@@ -233,6 +269,8 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
       other_pct: m((r) => r.other_pct),
       server_rss_mb: m((r) => r.server_rss_mb),
       loadgen_loop_p99_ms: m((r) => r.loadgen_loop_p99_ms),
+      flushes_per_s: m((r) => r.flushes?.per_s ?? NaN),
+      flush_mean_size: m((r) => r.flushes?.mean_size ?? NaN),
       saturated: !!reason,
       ...(reason ? { saturation_reason: reason } : {}),
       run_records: runs,
