@@ -1,0 +1,101 @@
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import pg from 'pg';
+import { registerUser, request, TestSocket, type TestUser } from '../support/client.js';
+import { startTestServer, type TestServer } from '../support/server.js';
+
+/*
+ * The pool's "closed tab" rule end to end: a waiting user whose last notification socket closes
+ * stops being matched 30 seconds later unless a socket comes back; a user who never opened one
+ * keeps the 15-minute rule. Presence reaches the database through the gateway's once-a-second
+ * sync, so the tests poll the table with a deadline.
+ */
+
+let server: TestServer;
+let owner: pg.Client;
+const sockets: TestSocket[] = [];
+
+before(async () => {
+  server = await startTestServer();
+  owner = new pg.Client({ connectionString: server.db.url });
+  await owner.connect();
+});
+after(async () => {
+  for (const socket of sockets) socket.ws.terminate();
+  await owner.end();
+  await server.close();
+});
+
+async function notifications(user: TestUser): Promise<TestSocket> {
+  const socket = await TestSocket.open(`${server.wsUrl}/ws/notifications?token=${user.token}`);
+  sockets.push(socket);
+  return socket;
+}
+
+/** The user's pool entry once `ready` holds for it, within 5 s. */
+async function entryWhen(user: TestUser, ready: (row: { disconnected_at: Date | null } | undefined) => boolean) {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const { rows } = await owner.query('select disconnected_at from app.pool_entries where user_id = $1', [user.id]);
+    if (ready(rows[0])) return rows[0];
+    if (Date.now() > deadline) throw new Error(`pool entry never reached the expected state: ${JSON.stringify(rows[0])}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+const join = (user: TestUser) => request(server.url, 'POST', '/pool/join', { token: user.token });
+
+test('a closed tab stops waiting 30 s later; the partner-to-be is not matched with it', async () => {
+  const waiter = await registerUser(server.url);
+  const tab = await notifications(waiter);
+  await tab.next('online_count');
+  assert.equal((await join(waiter)).status, 202);
+
+  tab.close();
+  await entryWhen(waiter, (row) => row?.disconnected_at != null);
+  // 30 seconds pass without a socket coming back
+  await owner.query(`update app.pool_entries set disconnected_at = now() - interval '31 seconds' where user_id = $1`, [waiter.id]);
+
+  const joiner = await registerUser(server.url, { country: 'NG' });
+  assert.equal((await join(joiner)).status, 202, 'the closed tab is not matched');
+  // and the user who closed the tab may join again
+  assert.equal((await join(waiter)).status, 201);
+});
+
+test('a page reload keeps the place in the pool', async () => {
+  const waiter = await registerUser(server.url);
+  const first = await notifications(waiter);
+  await first.next('online_count');
+  assert.equal((await join(waiter)).status, 202);
+
+  first.close();
+  await entryWhen(waiter, (row) => row?.disconnected_at != null);
+  const reloaded = await notifications(waiter);
+  await entryWhen(waiter, (row) => row !== undefined && row.disconnected_at === null);
+
+  const joiner = await registerUser(server.url, { country: 'NG' });
+  const matched = await join(joiner);
+  assert.equal(matched.status, 201);
+  assert.deepEqual(await reloaded.next('matched'), { type: 'matched', room_id: matched.body.room_id });
+});
+
+test('a user who never opened a notification socket keeps the 15-minute rule', async () => {
+  const waiter = await registerUser(server.url);
+  assert.equal((await join(waiter)).status, 202);
+  const row = await entryWhen(waiter, (r) => r !== undefined);
+  assert.equal(row!.disconnected_at, null);
+  const joiner = await registerUser(server.url, { country: 'NG' });
+  assert.equal((await join(joiner)).status, 201);
+});
+
+test('online_count counts distinct users, and drops when one leaves', async () => {
+  const [x, y] = [await registerUser(server.url), await registerUser(server.url)];
+  const xTab = await notifications(x);
+  await notifications(x); // a second tab of the same user counts once
+  const yTab = await notifications(y);
+  const before = (await yTab.next('online_count')).count as number;
+  assert.ok(before >= 2);
+  await xTab.next((f) => f.type === 'online_count' && f.count === before);
+  for (const socket of sockets.filter((s) => s !== yTab)) socket.close();
+  await yTab.next((f) => f.type === 'online_count' && f.count < before);
+});
