@@ -132,7 +132,11 @@ export class RoomFeed {
     this.chain = this.chain.then(op).catch((error) => log.error(`room feed ${this.roomId}`, error));
   }
 
-  /** Delivers what the table holds after the feed's seq; `announced` keeps its event's origin. */
+  /**
+   * Delivers what the table holds after the feed's seq. With `announced` (the event that showed a
+   * gap or came without content) only up to that message, which keeps its event's origin: later
+   * ones have their own events coming, naming the socket that sent them (no own_message echo).
+   */
   private async refill(announced?: FeedMessage): Promise<void> {
     if (this.seq < 0) return;
     let missed: FeedMessage[];
@@ -145,6 +149,7 @@ export class RoomFeed {
     }
     for (const message of missed) {
       if (message.seq <= this.seq) continue;
+      if (announced && message.seq > announced.seq) break;
       this.deliver(message.seq === announced?.seq ? { ...message, origin: announced.origin } : message);
     }
   }
