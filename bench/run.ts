@@ -10,7 +10,7 @@
  * --runs=N, --rooms=N, --workers=N, --levels=2000,5000,…, --duration=ms, --warmup=ms,
  * --tabs=N, --batch-max=N, --batch-ms=N, --keep-data, --profile (server --cpu-prof),
  * --profile-loadgen, --no-readme, --server-pg (let the server start its embedded PostgreSQL
- * instead of the bench's own).
+ * instead of the bench's own), --report (only regenerate bench/README.md from bench/results/).
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -44,10 +44,16 @@ function parseArgs(argv: string[]) {
 
 async function main() {
   const flags = parseArgs(process.argv.slice(2));
-  const known = new Set(['quick', 'full', 'only', 'runs', 'rooms', 'workers', 'levels', 'duration', 'warmup', 'grace', 'tabs', 'batch-max', 'batch-ms', 'keep-data', 'profile', 'profile-loadgen', 'no-readme', 'server-pg', 'help']);
+  const known = new Set(['quick', 'full', 'only', 'runs', 'rooms', 'workers', 'levels', 'duration', 'warmup', 'grace', 'tabs', 'batch-max', 'batch-ms', 'keep-data', 'profile', 'profile-loadgen', 'no-readme', 'server-pg', 'report', 'help']);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}`);
   if (flags.has('help')) {
     console.log(readmeHelp);
+    return;
+  }
+  if (flags.has('report')) {
+    // only regenerate the tables of bench/README.md from bench/results/*.json
+    updateReadme(path.join(root, 'bench', 'README.md'), markdown(path.join(root, 'bench', 'results')));
+    console.log('updated bench/README.md from bench/results/');
     return;
   }
   const cfg: Config = { ...(flags.has('quick') ? QUICK : FULL) };
@@ -94,6 +100,7 @@ async function main() {
       scenario,
       mode: cfg.mode,
       date: new Date().toISOString(),
+      run_started: new Date(started).toISOString(),
       command,
       machine,
       config: { ...cfg },
@@ -185,7 +192,7 @@ function codeVersion(): { commit: string; uncommitted_server_changes: boolean } 
 
 const readmeHelp = `usage: npm run bench [-- --quick|--full] [--only=${SCENARIOS.join(',')}] [--runs=N] [--rooms=N]
   [--workers=N] [--levels=a,b,c] [--duration=ms] [--warmup=ms] [--grace=ms] [--tabs=N]
-  [--batch-max=N] [--batch-ms=N] [--keep-data] [--profile] [--profile-loadgen] [--no-readme] [--server-pg]
+  [--batch-max=N] [--batch-ms=N] [--keep-data] [--profile] [--profile-loadgen] [--no-readme] [--server-pg] [--report]
 See bench/README.md.`;
 
 main().then(

@@ -15,6 +15,8 @@ export interface Envelope<T> {
   scenario: Scenario;
   mode: 'quick' | 'full';
   date: string;
+  /** when the run that wrote this file started: files of one run share it */
+  run_started?: string;
   command: string;
   machine: Record<string, unknown>;
   config: Record<string, unknown>;
@@ -182,8 +184,8 @@ export function markdown(dir: string): string {
       `Code: commit ${m.commit ?? '?'}${m.uncommitted_server_changes ? ' with uncommitted changes in src/ or db/' : ''}. ` +
       `Server, PostgreSQL and the load generators (${(latest.config as { workers?: number }).workers ?? '?'} processes) all share these cores.`,
   );
-  const dates = new Set(envs.map((e) => e.date.slice(0, 16)));
-  if (dates.size > 1) lines.push('', 'Scenario files come from different runs: ' + envs.map((e) => `${e.scenario} ${e.date}`).join(', ') + '.');
+  const runs = new Set(envs.map((e) => e.run_started ?? e.date));
+  if (runs.size > 1) lines.push('', 'Scenario files come from different runs: ' + envs.map((e) => `${e.scenario} ${e.date} (\`${e.command}\`)`).join(', ') + '.');
   lines.push('', '| target | goal | measured | |', '|---|---|---|---|');
   for (const h of headlines(dir)) lines.push(`| ${h.metric} | ${h.target} | ${h.value} | ${mark(h.ok)} |`);
 
@@ -202,10 +204,19 @@ export function markdown(dir: string): string {
     lines.push('', `### Messages, naive baseline (SEND_BATCH_MAX=1: one transaction and one NOTIFY per message)`, '');
     lines.push(...levelsTable(naive.levels));
     if (msg) {
-      lines.push('', 'At equal offered load:', '', '| offered msg/s | delivered batched ÷ naive | p99 batched ÷ naive |', '|---:|---:|---:|');
+      lines.push(
+        '',
+        'At equal offered load:',
+        '',
+        '| offered msg/s | delivered batched / naive msg/s | batched ÷ naive | p99 delivery batched / naive ms | naive p99 ÷ batched p99 |',
+        '|---:|---|---:|---|---:|',
+      );
       for (const l of naive.levels) {
         const b = levelAt(msg.levels, l.offered);
-        if (b) lines.push(`| ${n0(l.offered)} | ${n2(b.delivered_per_s / l.delivered_per_s)} | ${n2(b.delivery_p99_ms / l.delivery_p99_ms)} |`);
+        if (b)
+          lines.push(
+            `| ${n0(l.offered)} | ${n0(b.delivered_per_s)} / ${n0(l.delivered_per_s)} | ${n2(b.delivered_per_s / l.delivered_per_s)} | ${n2(b.delivery_p99_ms)} / ${n2(l.delivery_p99_ms)} | ${n1(l.delivery_p99_ms / b.delivery_p99_ms)} |`,
+          );
       }
     }
   }
@@ -250,7 +261,7 @@ export function markdown(dir: string): string {
   if (ceil) {
     lines.push('', '### Database ceiling', '');
     lines.push(
-      `${ceil.tool} against the same embedded PostgreSQL (${ceil.postgres.split(' on ')[0]}; ${Object.entries(ceil.settings).map(([k, v]) => `${k}=${v}`).join(', ')}), scratch database \`bench_ceiling\`, scripts in \`bench/pgbench/\`.`,
+      `${ceil.tool} against the same PostgreSQL (${ceil.postgres.split(' on ')[0]}; ${Object.entries(ceil.settings).map(([k, v]) => `${k}=${v}`).join(', ')}), scratch database \`bench_ceiling\`, scripts in \`bench/pgbench/\`.`,
       '',
       '| script | what one transaction does | clients | commits/s | rows/s | latency ms |',
       '|---|---|---:|---:|---:|---:|',

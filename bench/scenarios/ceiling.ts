@@ -112,7 +112,7 @@ export async function ceiling(ctx: Ctx) {
   await db.end();
 
   const bin = findPgbench();
-  const tool = bin ? `${bin} (${spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim()})` : 'TypeScript driver with pg (no pgbench found)';
+  const tool = bin ? `${spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim().replace(/ \(PostgreSQL\)/, '')} (${bin})` : 'a TypeScript driver with pg (no pgbench binary found)';
   ctx.log(`db ceiling with ${tool}`);
   const seconds = ctx.cfg.ceilingSeconds;
   const cases: CaseRecord[] = [];

@@ -49,20 +49,28 @@ export interface RunRecord {
  * How the server batched this run: messages stored by one transaction share `sent_at` (now() is
  * the transaction's start time), so grouping the run's messages by sent_at gives the flushes.
  */
-async function flushStats(ctx: Ctx, tag: string, seconds: number): Promise<RunRecord['flushes']> {
+async function flushStats(ctx: Ctx, tag: string): Promise<RunRecord['flushes']> {
   const c = new pg.Client({ host: '127.0.0.1', port: ctx.pgPort, user: 'postgres', password: 'postgres', database: 'chat' });
   try {
     await c.connect();
-    const q = await c.query<{ n: number }>(
-      'select count(*)::int as n from app.messages where client_id like $1 group by sent_at',
+    const q = await c.query<{ n: number; t: number }>(
+      'select count(*)::int as n, extract(epoch from sent_at)::float8 as t from app.messages where client_id like $1 group by sent_at',
       [`${tag}w%`],
     );
     const sizes = q.rows.map((r) => r.n).sort((a, b) => a - b);
     if (!sizes.length) return undefined;
     const total = sizes.reduce((a, b) => a + b, 0);
+    // over the span in which this run's messages were stored (warm-up, window and any backlog)
+    let lo = Infinity;
+    let hi = -Infinity;
+    for (const r of q.rows) {
+      lo = Math.min(lo, r.t);
+      hi = Math.max(hi, r.t);
+    }
+    const span = Math.max(1e-3, hi - lo);
     return {
       count: sizes.length,
-      per_s: round(sizes.length / seconds, 1),
+      per_s: round(sizes.length / span, 1),
       mean_size: round(total / sizes.length, 1),
       p50_size: sizes[sizes.length >> 1]!,
       max_size: sizes[sizes.length - 1]!,
@@ -223,7 +231,7 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
       await ctx.waitQuiet();
       const tag = `${label[0]}${ctx.tag}l${li}r${run}x${retry}`;
       const r = await runOnce(ctx, offered, tag, senderShare);
-      r.flushes = await flushStats(ctx, tag, (cfg.warmupMs + cfg.durationMs) / 1000);
+      r.flushes = await flushStats(ctx, tag);
       ctx.log(
         `  ${label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}% (other ${r.other_pct}%)${r.flushes ? `; ${r.flushes.per_s} flushes/s of ${r.flushes.mean_size} (max ${r.flushes.max_size})` : ''}`,
       );
