@@ -233,6 +233,8 @@ describe('expiry', () => {
         assert.equal(notify.all('room_closed').filter((f) => f.room_id === roomId).length, 1);
         assert.equal(notify.all('room_closed').filter((f) => f.room_id === secondRoom).length, 1);
       }
+      // the gateways' connections may hear of it a moment before this one
+      await pollUntil('the owner\'s LISTEN to see the second room close', async () => closings.some((c) => c.room === secondRoom));
       assert.deepEqual(closings.filter((c) => c.room === roomId), [{ room: roomId, reason: 'expired' }]);
       assert.deepEqual(closings.filter((c) => c.room === secondRoom), [{ room: secondRoom, reason: 'expired' }]);
     } finally {
