@@ -28,7 +28,6 @@ export interface Config {
   authLogins: number;
   authSingle: number;
   ceilingSeconds: number;
-  ceilingClients: number;
   batchMax: number;
   batchMs: number;
   /** stop stepping once delivered < this fraction of offered */
@@ -57,7 +56,6 @@ export const QUICK: Config = {
   authLogins: 200,
   authSingle: 5,
   ceilingSeconds: 2,
-  ceilingClients: 8,
   batchMax: 256,
   batchMs: 2,
   saturation: 0.9,
