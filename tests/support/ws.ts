@@ -183,10 +183,11 @@ export function handshake(url: string, options: { protocols?: string[]; origin?:
       ws.terminate();
       resolve({ status: 101, protocol });
     });
-    ws.once('unexpected-response', (_req, res) => {
+    ws.once('unexpected-response', (req, res) => {
       let text = '';
       res.on('data', (chunk: Buffer) => (text += chunk));
       res.on('end', () => {
+        req.destroy(); // or the refused connection stays open until the server's HTTP timeout
         let body: unknown = text;
         try {
           body = JSON.parse(text);
