@@ -42,7 +42,7 @@ export async function startApp(config: Config, databaseUrl: string): Promise<Run
   const cors = createCors(config.corsOrigins);
   const presence = new Presence(db, gatewayId);
   const hub = new Hub(db, gatewayId, presence);
-  const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs);
+  const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs, config.sendLanes);
   const listener = await startListener(databaseUrl, (event) => hub.dispatch(event), () => hub.catchUp());
   const expiry = await startExpiry(databaseUrl, db);
 

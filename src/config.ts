@@ -16,6 +16,7 @@ export interface Config {
   production: boolean;
   sendBatchMax: number;
   sendBatchMs: number;
+  sendLanes: number;
 }
 
 export class ConfigError extends Error {}
@@ -79,5 +80,6 @@ export async function loadConfig(env = process.env): Promise<Config> {
     production,
     sendBatchMax: integer(env, 'SEND_BATCH_MAX', 256, 1, 10_000),
     sendBatchMs: integer(env, 'SEND_BATCH_MS', 2, 0, 1_000),
+    sendLanes: integer(env, 'SEND_LANES', 2, 1, 16),
   };
 }

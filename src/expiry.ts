@@ -1,9 +1,10 @@
 import PgBoss from 'pg-boss';
-import type pg from 'pg';
+import pg from 'pg';
 import { log } from './log.js';
 
 const EXPIRE_QUEUE = 'room-expiry';
 const SWEEP_QUEUE = 'room-expiry-sweep';
+const SETUP_LOCK = 4_242_002;
 
 export interface Expiry {
   /** Schedules the expiry of a room just created. */
@@ -31,9 +32,18 @@ export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry
   boss.on('error', (error) => {
     if (!stopping) log.warn(`pg-boss: ${error.message}`);
   });
-  await boss.start();
-  await boss.createQueue(EXPIRE_QUEUE, { name: EXPIRE_QUEUE, policy: 'short' });
-  await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'singleton' });
+  // pg-boss's queue creation deadlocks when several processes start at once: one at a time
+  const lock = new pg.Client({ connectionString: ownerUrl });
+  await lock.connect();
+  try {
+    await lock.query('select pg_advisory_lock($1)', [SETUP_LOCK]);
+    await boss.start();
+    await boss.createQueue(EXPIRE_QUEUE, { name: EXPIRE_QUEUE, policy: 'short' });
+    await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'singleton' });
+    await boss.schedule(SWEEP_QUEUE, '* * * * *');
+  } finally {
+    await lock.end(); // releases the lock
+  }
 
   const sweep = async () => {
     const { rows } = await db.query<{ count: number }>('select api.expire_due_rooms() as count');
@@ -46,7 +56,6 @@ export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry
     for (const job of jobs) await db.query('select api.expire_room($1)', [job.data.room_id]);
   });
   await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: 5 }, sweep);
-  await boss.schedule(SWEEP_QUEUE, '* * * * *');
 
   return {
     async schedule(room) {

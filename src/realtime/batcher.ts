@@ -18,14 +18,36 @@ interface Pending {
 
 /**
  * The batched send path (DESIGN.md: a notifying commit is the scarce resource). Events from every
- * socket of the process queue here and are flushed together — when `maxBatch` are waiting or
- * `tickMs` after the first one — in one api.post_events call: one transaction, one commit.
+ * socket of the process queue here and are flushed together in api.post_events calls: one
+ * transaction, one commit per batch.
  *
- * One flush runs at a time: while it commits the next batch fills, so batches grow with load.
- * It also keeps each socket's acks and seqs in the order its frames arrived. maxBatch = 1 is the
- * naive one-transaction-per-message design the benchmark compares against.
+ * Rooms are spread over `lanes` by their id; each lane flushes one batch at a time, so a room's
+ * events (and so a socket's, which belongs to one room) are committed in the order they came,
+ * while two lanes keep two database backends busy. maxBatch = 1 is the naive
+ * one-transaction-per-message design the benchmark compares against.
  */
 export class SendBatcher {
+  private readonly lanes: BatchLane[];
+
+  constructor(db: pg.Pool, maxBatch: number, tickMs: number, lanes: number) {
+    this.lanes = Array.from({ length: lanes }, () => new BatchLane(db, maxBatch, tickMs));
+  }
+
+  submit(event: SendEvent): Promise<SendResult> {
+    return this.lanes[Number.parseInt(event.room.slice(-8), 16) % this.lanes.length]!.submit(event);
+  }
+
+  /** Resolves once everything submitted so far has been flushed (used at shutdown). */
+  async drain(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.drain()));
+  }
+}
+
+/**
+ * One lane: events flush when `maxBatch` are waiting or `tickMs` after the first one. One flush
+ * runs at a time: while it commits the next batch fills, so batches grow with load.
+ */
+class BatchLane {
   private queue: Pending[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;

@@ -56,7 +56,9 @@ export class RoomFeed {
         if (fresh) this.seq = from;
         // the socket has seen more than the feed (the listener lags): bring the feed up first
         else if (from > this.seq) await this.refill();
-        for (const message of await this.readAfter(from)) {
+        // a socket joining a live feed at its seq (every tab after the first) has nothing to read
+        const backlog = fresh || from < this.seq ? await this.readAfter(from) : [];
+        for (const message of backlog) {
           if (message.seq <= this.seq) this.sendTo(ws, message);
           // A new feed delivers what was stored since the handshake. A live feed leaves a message
           // it has not delivered yet to its event, which comes next and names the socket that sent
@@ -69,8 +71,13 @@ export class RoomFeed {
         onJoined();
       } catch (error) {
         const reason = closedReason(error);
-        if (!reason) throw error;
-        this.closeSocket(ws, reason); // the room closed between the handshake and now
+        if (reason) {
+          this.closeSocket(ws, reason); // the room closed between the handshake and now
+        } else {
+          // never a socket left open but deaf: the client reconnects and resumes
+          log.error(`room feed ${this.roomId}: a socket could not join`, error);
+          closeSocket(ws, 1011, 'could not join the room, reconnect');
+        }
       } finally {
         this.joining--;
         if (this.isEmpty) this.onEmpty(this);
@@ -144,8 +151,12 @@ export class RoomFeed {
       missed = await this.readAfter(this.seq);
     } catch (error) {
       const reason = closedReason(error);
-      if (!reason) throw error;
-      return this.closeAll(reason); // its room.closed event was lost with the connection
+      if (reason) return this.closeAll(reason); // its room.closed event was lost with the connection
+      // Messages are committed that these sockets cannot be given now: rather than leave them
+      // behind silently, close the sockets (1013, try again later); they resume by seq.
+      log.error(`room feed ${this.roomId}: refill failed`, error);
+      for (const ws of this.sockets) closeSocket(ws, 1013, 'missed messages, reconnect and resume');
+      return;
     }
     for (const message of missed) {
       if (message.seq <= this.seq) continue;

@@ -13,6 +13,8 @@ export interface RoomSocketData {
   /** False until the socket has caught up and receives live messages; frames wait meanwhile. */
   joined: boolean;
   waitingFrames: ArrayBuffer[];
+  /** The answers (acks, errors) to this socket's frames, chained so they go out in frame order. */
+  replies: Promise<void>;
   closed: boolean;
 }
 

@@ -7,11 +7,13 @@ import type { SendBatcher, SendResult } from '../realtime/batcher.js';
 import { FrameError, parseClientFrame, type ClientFrame } from '../realtime/client-frames.js';
 import type { Hub } from '../realtime/hub.js';
 import { RateLimiter } from '../realtime/rate-limit.js';
-import { sendFrame, MAX_BUFFERED_BYTES, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
+import { closeSocket, sendFrame, MAX_BUFFERED_BYTES, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
 import { upgradeHandler } from './upgrade.js';
 
 const MESSAGES_PER_SECOND = 20;
 const TYPING_PER_SECOND = 2;
+/** Frames a socket may send before its resume is done (a burst of a reconnecting client). */
+const MAX_WAITING_FRAMES = 256;
 
 export interface RoomSocketDeps {
   db: pg.Pool;
@@ -30,6 +32,7 @@ export interface RoomSocketDeps {
 export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
   const messageLimit = new RateLimiter(MESSAGES_PER_SECOND);
   const typingLimit = new RateLimiter(TYPING_PER_SECOND);
+  const readLimit = new RateLimiter(MESSAGES_PER_SECOND);
   let nextSocketId = 1;
 
   const authorize = async (userId: string, request: { params: string[]; query: URLSearchParams }) => {
@@ -58,56 +61,68 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       lastSeqAtHandshake: Number(access.last_seq),
       joined: false,
       waitingFrames: [],
+      replies: Promise.resolve(),
       closed: false,
     };
     return data;
   };
 
-  const reply = (ws: RoomSocket, frame: object) => sendFrame(ws, JSON.stringify(frame));
-  const fail = (ws: RoomSocket, code: string, message: string, clientId?: string) =>
-    reply(ws, clientId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, client_id: clientId });
+  /*
+   * Every answer to a frame (ack or error) goes out in the order the frames came, whatever the
+   * database takes: the original client pairs answers with its pending sends first-in first-out.
+   */
+  const answer = (ws: RoomSocket, pending: Promise<object | undefined> | object | undefined) => {
+    const data = ws.getUserData();
+    data.replies = data.replies.then(() => pending).then((frame) => {
+      if (frame) sendFrame(ws, JSON.stringify(frame));
+    });
+  };
+  const errorFrame = (code: string, message: string, clientId?: string) =>
+    clientId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, client_id: clientId };
 
   const RESULT_MESSAGES: Record<string, string> = {
     room_closed: 'room is no longer active',
     room_not_found: 'room not found',
     message_not_found: 'message not found in this room',
     invalid_content: 'content must be 1-4000 characters',
+    invalid_frame: 'the database refused this frame',
     unavailable: 'the message could not be stored, retry with the same client_id',
   };
-  const failResult = (ws: RoomSocket, result: SendResult, clientId?: string) => {
+  const resultError = (result: SendResult, clientId?: string) => {
     const code = result.ok ? 'internal' : result.code;
-    fail(ws, code, RESULT_MESSAGES[code] ?? 'request failed', clientId);
+    return errorFrame(code, RESULT_MESSAGES[code] ?? 'request failed', clientId);
   };
 
   function handle(ws: RoomSocket, frame: ClientFrame): void {
-    const { userId, roomId } = ws.getUserData();
+    const { userId, roomId, id } = ws.getUserData();
     switch (frame.type) {
       case 'message': {
         if (!messageLimit.take(userId)) {
-          fail(ws, 'rate_limited', `at most ${MESSAGES_PER_SECOND} messages per second`, frame.client_id);
+          answer(ws, errorFrame('rate_limited', `at most ${MESSAGES_PER_SECOND} messages per second`, frame.client_id));
           return;
         }
-        void deps.batcher
-          .submit({ kind: 'message', room: roomId, user: userId, origin: `${deps.gatewayId}:${ws.getUserData().id}`,
+        answer(ws, deps.batcher
+          .submit({ kind: 'message', room: roomId, user: userId, origin: `${deps.gatewayId}:${id}`,
                     content: frame.content, client_id: frame.client_id })
-          .then((result) => {
-            if (!result.ok) return failResult(ws, result, frame.client_id);
-            reply(ws, { type: 'message_ack', id: result.id, seq: result.seq, client_id: frame.client_id ?? null, sent_at: result.sent_at });
-          });
+          .then((result) => result.ok
+            ? { type: 'message_ack', id: result.id, seq: result.seq, client_id: frame.client_id ?? null, sent_at: result.sent_at }
+            : resultError(result, frame.client_id)));
         return;
       }
       case 'typing':
         // beyond 2 per second typing is only a repeat of what the partner already sees
         if (typingLimit.take(`${userId}:${roomId}`)) {
-          void deps.batcher.submit({ kind: 'typing', room: roomId, user: userId }).then((result) => {
-            if (!result.ok) failResult(ws, result);
-          });
+          answer(ws, deps.batcher.submit({ kind: 'typing', room: roomId, user: userId })
+            .then((result) => (result.ok ? undefined : resultError(result))));
         }
         return;
       case 'read':
-        void deps.batcher.submit({ kind: 'read', room: roomId, user: userId, message_id: frame.id }).then((result) => {
-          if (!result.ok) failResult(ws, result);
-        });
+        if (!readLimit.take(userId)) {
+          answer(ws, errorFrame('rate_limited', `at most ${MESSAGES_PER_SECOND} reads per second`));
+          return;
+        }
+        answer(ws, deps.batcher.submit({ kind: 'read', room: roomId, user: userId, message_id: frame.id })
+          .then((result) => (result.ok ? undefined : resultError(result))));
         return;
     }
   }
@@ -117,7 +132,7 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       handle(ws, parseClientFrame(raw));
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
-      fail(ws, error.code, error.message, error.clientId);
+      answer(ws, errorFrame(error.code, error.message, error.clientId));
     }
   }
 
@@ -136,7 +151,8 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       const data = ws.getUserData();
       // frames sent while the socket is still catching up wait, in order, until it has joined
       if (data.joined) onFrame(ws, message);
-      else data.waitingFrames.push(message.slice(0));
+      else if (data.waitingFrames.length < MAX_WAITING_FRAMES) data.waitingFrames.push(message.slice(0));
+      else closeSocket(ws, 1008, 'too many frames before the room was joined');
     },
     drain: () => {},
     close: (ws) => {

@@ -26,6 +26,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     production: false,
     sendBatchMax: 256,
     sendBatchMs: 2,
+    sendLanes: 2,
     ...overrides,
   };
 }

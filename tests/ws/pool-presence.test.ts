@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import pg from 'pg';
-import { registerUser, request, TestSocket, type TestUser } from '../support/client.js';
+import { registerUser, request, type TestSocket, type TestUser } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { closeAllSockets, openNotifications } from '../support/ws.js';
 
 /*
  * The pool's "closed tab" rule end to end: a waiting user whose last notification socket closes
@@ -21,13 +22,13 @@ before(async () => {
   await owner.connect();
 });
 after(async () => {
-  for (const socket of sockets) socket.ws.terminate();
+  closeAllSockets();
   await owner.end();
   await server.close();
 });
 
 async function notifications(user: TestUser): Promise<TestSocket> {
-  const socket = await TestSocket.open(`${server.wsUrl}/ws/notifications?token=${user.token}`);
+  const socket = await openNotifications(server.wsUrl, user);
   sockets.push(socket);
   return socket;
 }
