@@ -204,6 +204,11 @@ describe('bad frames get an error frame and the socket stays open', () => {
       ['read with a malformed id', { type: 'read', id: 'not-a-uuid' }, 'invalid_id'],
       ['read of an unknown message', { type: 'read', id: '00000000-0000-4000-8000-000000000000' }, 'message_not_found'],
       ['read of one\'s own message', { type: 'read', id: own.id }, 'message_not_found'],
+      ['read with a urn:uuid id', { type: 'read', id: `urn:uuid:${own.id}` }, 'invalid_id'],
+      ['content with a NUL character', '{"type":"message","content":"a\\u0000b"}', 'invalid_content'],
+      ['content with an unpaired surrogate', '{"type":"message","content":"a\\ud800b"}', 'invalid_content'],
+      ['client_id with a NUL character', '{"type":"message","content":"hi","client_id":"a\\u0000"}', 'invalid_client_id'],
+      ['client_id null', { type: 'message', content: 'hi', client_id: null }, 'invalid_client_id'],
     ];
     for (const [name, frame, code] of cases) {
       const before = roomA.all('error').length;
@@ -237,6 +242,35 @@ describe('bad frames get an error frame and the socket stays open', () => {
     roomA.send({ type: 'read', id: fromB.id.toUpperCase() });
     assert.equal((await waitFrame(roomB, 'read')).id, fromB.id);
     assert.equal(roomB.all('error').length, 0);
+  });
+
+  test('answers keep the order of the frames: an error found at once never overtakes earlier acks', async () => {
+    const { a, roomId } = await matchPair(server.url);
+    const roomA = await openRoom(server.wsUrl, a, roomId);
+    for (let i = 0; i < 5; i++) {
+      roomA.send({ type: 'message', content: `one ${i}` });
+      roomA.send({ type: 'message', content: '' });
+      roomA.send({ type: 'message', content: `three ${i}` });
+    }
+    const answers = await waitFrames(roomA, (f) => f.type === 'message_ack' || f.type === 'error', 15);
+    assert.deepEqual(answers.map((f) => f.type), Array.from({ length: 5 }, () => ['message_ack', 'error', 'message_ack']).flat());
+    assert.deepEqual(answers.filter((f) => f.type === 'message_ack').map((f) => f.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+  });
+
+  test('a bad frame fails alone: the other sockets\' messages of the same batch are stored', async () => {
+    const { a, b, roomId } = await matchPair(server.url);
+    const other = await matchPair(server.url);
+    const roomA = await openRoom(server.wsUrl, a, roomId);
+    const roomB = await openRoom(server.wsUrl, b, roomId);
+    const roomC = await openRoom(server.wsUrl, other.a, other.roomId);
+    roomC.send('{"type":"message","content":"bad \\u0000 one","client_id":"bad"}');
+    roomA.send({ type: 'message', content: 'good one', client_id: 'good' });
+    roomC.send({ type: 'read', id: 'urn:uuid:00000000-0000-4000-8000-000000000000', client_id: 'bad-read' });
+    roomB.send({ type: 'message', content: 'good two', client_id: 'good-2' });
+    assert.equal((await waitFrame(roomA, (f) => f.client_id === 'good')).type, 'message_ack');
+    assert.equal((await waitFrame(roomB, (f) => f.client_id === 'good-2')).type, 'message_ack');
+    assert.equal((await waitFrame(roomC, (f) => f.client_id === 'bad')).code, 'invalid_content');
+    assert.equal((await waitFrame(roomC, (f) => f.client_id === 'bad-read')).code, 'invalid_id');
   });
 
   test('more than 20 messages per second: rate_limited errors, every other message acked, socket open', async () => {
