@@ -2,6 +2,7 @@ import type { JSONSchemaType } from 'ajv';
 import type pg from 'pg';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
+import { PoolJoiner } from '../pool-joiner.js';
 
 interface JoinBody {
   same_country?: boolean;
@@ -19,20 +20,17 @@ export interface MatchedRoom {
   expires_at: string;
 }
 
-/** Matching lives in api.join_pool; the route only translates its answer to the contract. */
+/** Matching lives in api.join_pool(_batch); the route only translates its answer to the contract. */
 export function poolRoutes(
   router: Router,
   db: pg.Pool,
   roomTtlMs: number,
   onRoomCreated: (room: MatchedRoom) => void,
 ): void {
+  const joiner = new PoolJoiner(db, roomTtlMs);
   router.route('post', '/pool/join', async ({ body, userId }) => {
     const input = body === undefined ? {} : validateJoin(body);
-    const { rows } = await db.query<{ result: { matched: boolean; room?: MatchedRoom } }>(
-      'select api.join_pool($1, $2, make_interval(secs => $3)) as result',
-      [userId, input.same_country ?? false, roomTtlMs / 1000],
-    );
-    const { matched, room } = rows[0]!.result;
+    const { matched, room } = await joiner.join(userId, input.same_country ?? false);
     if (!matched || !room) return { status: 202, body: { message: 'waiting for a match' } };
     onRoomCreated(room);
     return { status: 201, body: { room_id: room.id, room } };

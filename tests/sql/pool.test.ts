@@ -255,6 +255,38 @@ describe('api.join_pool', () => {
   });
 });
 
+describe('api.join_pool_batch', () => {
+  const BATCH = 'select api.join_pool_batch($1) as results';
+  const batch = async (joins: Array<[SqlUser | { id: string }, boolean]>) =>
+    (await client.query(BATCH, [JSON.stringify(joins.map(([user, same], i) => ({ i, user: user.id, same_country: same })))])).rows[0].results;
+
+  test('joins in the given order, each seeing the ones before; a failing join fails alone', () =>
+    asGateway(client, async () => {
+      const [fr1, ng1, fr2, de1, fr3] = [await sqlUser(client, 'FR'), await sqlUser(client, 'NG'), await sqlUser(client, 'FR'),
+        await sqlUser(client, 'DE'), await sqlUser(client, 'FR')];
+      const results = await batch([
+        [fr1, true], // waits
+        [ng1, false], // fr1 insists on FR: waits too
+        [fr2, false], // the oldest compatible waiter is fr1
+        [ng1, false], // already waiting: fails alone
+        [{ id: '00000000-0000-4000-8000-000000000000' }, false], // unknown user
+        [de1, false], // ng1
+        [fr3, true], // nobody from FR left: waits
+      ]);
+      assert.deepEqual(results.map((r: any) => r.i), [0, 1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(results[0].result, { matched: false });
+      assert.deepEqual(results[1].result, { matched: false });
+      assert.equal(results[2].result.matched, true);
+      assert.equal(results[2].result.room.me, 'b');
+      assert.equal(results[2].result.room.partner_country, 'FR');
+      assert.deepEqual(results[3].error, { sqlstate: 'CPDUP', message: 'already in the pool' });
+      assert.equal(results[4].error.sqlstate, 'CUNFD');
+      assert.equal(results[5].result.room.partner_country, 'NG');
+      assert.deepEqual(results[6].result, { matched: false });
+      assert.deepEqual(await waiting(), [fr3.id]);
+    }));
+});
+
 describe('api.leave_pool', () => {
   const LEAVE = 'select api.leave_pool($1)';
 

@@ -25,54 +25,56 @@ set search_path = pg_catalog, app, internal
 as $$
 declare
   v_me app.users;
-  v_partner app.pool_entries;
-  v_room app.rooms;
 begin
   select * into v_me from app.users where id = p_user;
   if not found then
     raise exception 'invalid or expired token' using errcode = 'CUNFD'; -- an account deleted since
   end if;
-
-  if not p_same_country then
-    perform pg_advisory_xact_lock(internal.lock_key('pool:any'));
-  end if;
-  perform pg_advisory_xact_lock(internal.lock_key('pool:' || v_me.country));
-
-  -- A stale entry of one's own (expired, or its tab long closed) is simply replaced.
-  delete from app.pool_entries e where e.user_id = p_user and not internal.pool_entry_is_live(e);
-  if exists (select from app.pool_entries where user_id = p_user) then
-    raise exception 'already in the pool' using errcode = 'CPDUP';
-  end if;
-
-  select * into v_partner
-  from app.pool_entries p
-  where p.user_id <> p_user
-    and internal.pool_entry_is_live(p)
-    and (p.country = v_me.country or not (p.same_country or p_same_country))
-    and not exists (
-      select from app.rooms r
-      where r.closed_at is null and r.expires_at > now()
-        and ((r.user_a = p.user_id and r.user_b = p_user) or (r.user_a = p_user and r.user_b = p.user_id)))
-  order by p.joined_at
-  limit 1
-  for update skip locked;
-
-  if not found then
-    insert into app.pool_entries (user_id, country, same_country, expires_at, disconnected_at)
-    values (p_user, v_me.country, p_same_country, now() + interval '15 minutes', null);
-    return jsonb_build_object('matched', false);
-  end if;
-
-  delete from app.pool_entries where user_id = v_partner.user_id;
-
-  -- Side a is the user who waited, side b the joiner.
-  insert into app.rooms (user_a, user_b, country_a, country_b, expires_at)
-  values (v_partner.user_id, p_user, v_partner.country, v_me.country, now() + p_room_ttl)
-  returning * into v_room;
-
-  perform internal.notify('room.created', v_room.id, array[v_room.user_a, v_room.user_b],
-                          jsonb_build_object('waiter', v_room.user_a));
-  return jsonb_build_object('matched', true, 'room', internal.room_json(v_room, p_user));
+  perform internal.lock_pool(not p_same_country, array[v_me.country]);
+  return internal.join_pool_locked(v_me, p_same_country, p_room_ttl);
 end
 $$;
 comment on function api.join_pool(uuid, boolean, interval) is 'Matches the caller with the oldest compatible waiting user or adds them to the pool; CPDUP when already waiting.';
+
+/*
+ * Many joins in one transaction, in the order given: what the gateway sends when joins arrive
+ * together (one commit for all of them instead of one each, while the pool's locks are held
+ * through every commit). All the locks the batch needs are taken first, in the one order, so
+ * batches of several processes never deadlock. Input [{"i", "user", "same_country"}]; output one
+ * result per join: {"i", "result": <as api.join_pool>} or {"i", "error": {"sqlstate", "message"}}.
+ * A join that fails (already waiting) fails alone.
+ */
+create function api.join_pool_batch(p_joins jsonb, p_room_ttl interval default interval '24 hours')
+returns jsonb
+language plpgsql volatile security definer
+set search_path = pg_catalog, app, internal
+as $$
+declare
+  v_join record;
+  v_me app.users;
+  v_results jsonb := '[]';
+begin
+  perform internal.lock_pool(
+    exists (select from jsonb_to_recordset(p_joins) j(same_country boolean) where not j.same_country),
+    array(select distinct u.country::text
+          from jsonb_to_recordset(p_joins) j("user" uuid) join app.users u on u.id = j."user"));
+
+  for v_join in
+    select j.i, j."user", j.same_country from jsonb_to_recordset(p_joins) j(i integer, "user" uuid, same_country boolean) order by j.i
+  loop
+    begin
+      select * into v_me from app.users where id = v_join."user";
+      if not found then
+        raise exception 'invalid or expired token' using errcode = 'CUNFD';
+      end if;
+      v_results := v_results || jsonb_build_object('i', v_join.i,
+        'result', internal.join_pool_locked(v_me, v_join.same_country, p_room_ttl));
+    exception when others then
+      v_results := v_results || jsonb_build_object('i', v_join.i,
+        'error', jsonb_build_object('sqlstate', sqlstate, 'message', sqlerrm));
+    end;
+  end loop;
+  return v_results;
+end
+$$;
+comment on function api.join_pool_batch(jsonb, interval) is 'Several pool joins in one transaction, in order; a result or an error per join.';
