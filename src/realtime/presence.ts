@@ -109,7 +109,14 @@ export class Presence {
   private publishCount(count: number): void {
     if (count === this.broadcastCount) return;
     this.broadcastCount = count;
-    const frame = JSON.stringify({ type: 'online_count', count });
-    for (const sockets of this.byUser.values()) for (const ws of sockets) sendFrame(ws, frame);
+    for (const sockets of this.byUser.values()) for (const ws of sockets) sendCount(ws, count);
   }
+}
+
+/** online_count for one socket, unless it already has this very count. */
+export function sendCount(ws: NotificationSocket, count: number): void {
+  const data = ws.getUserData();
+  if (data.onlineCount === count) return;
+  data.onlineCount = count;
+  sendFrame(ws, JSON.stringify({ type: 'online_count', count }));
 }

@@ -20,6 +20,8 @@ export interface RoomSocketData {
 
 export interface NotificationSocketData {
   userId: string;
+  /** The online_count this socket was last given: it is sent again only when it changed. */
+  onlineCount: number;
   closed: boolean;
 }
 

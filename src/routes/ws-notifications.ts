@@ -2,7 +2,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import type { Tokens } from '../auth/tokens.js';
 import type { Cors } from '../http/cors.js';
 import type { Hub } from '../realtime/hub.js';
-import type { Presence } from '../realtime/presence.js';
+import { sendCount, type Presence } from '../realtime/presence.js';
 import { MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
 import { upgradeHandler } from './upgrade.js';
 
@@ -16,10 +16,10 @@ export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Token
     idleTimeout: 120,
     sendPingsAutomatically: true,
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
-    upgrade: upgradeHandler(deps.tokens, deps.cors, 0, async (userId) => ({ userId, closed: false })),
+    upgrade: upgradeHandler(deps.tokens, deps.cors, 0, async (userId) => ({ userId, onlineCount: -1, closed: false })),
     open: (ws) => {
       deps.presence.add(ws);
-      void deps.presence.countFor(ws).then((count) => sendFrame(ws, JSON.stringify({ type: 'online_count', count })));
+      void deps.presence.countFor(ws).then((count) => sendCount(ws, count));
       void deps.hub.sendUnread(ws.getUserData().userId);
     },
     message: (ws) => {
