@@ -1,9 +1,8 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type pg from 'pg';
 import { registerUser, request, type TestUser } from '../support/client.js';
-import { connect } from '../support/database.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { withTestServer, type TestServer } from '../support/server.js';
 import { insertUsers, mapLimit, signToken } from '../support/sql.js';
 
 const ROOM_TTL_MS = 2 * 3_600_000;
@@ -11,14 +10,10 @@ const ROOM_TTL_MS = 2 * 3_600_000;
 describe('POST /pool/join and /pool/leave', () => {
   let server: TestServer;
   let owner: pg.Client;
-  before(async () => {
-    server = await startTestServer({ roomTtlMs: ROOM_TTL_MS });
-    owner = await connect(server.db.url);
-  });
-  after(async () => {
-    await owner.end();
-    await server.close();
-  });
+  withTestServer((s, o) => {
+    server = s;
+    owner = o;
+  }, { roomTtlMs: ROOM_TTL_MS });
 
   const join = (user: TestUser, body?: unknown) => request(server.url, 'POST', '/pool/join', { token: user.token, body });
   const leave = (user: TestUser) => request(server.url, 'POST', '/pool/leave', { token: user.token });
@@ -127,13 +122,9 @@ describe('concurrent joins', () => {
 
   let server: TestServer;
   let owner: pg.Client;
-  before(async () => {
-    server = await startTestServer();
-    owner = await connect(server.db.url);
-  });
-  after(async () => {
-    await owner.end();
-    await server.close();
+  withTestServer((s, o) => {
+    server = s;
+    owner = o;
   });
 
   interface Joiner {

@@ -1,19 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type pg from 'pg';
 import { matchPair, registerUser, request, type TestUser } from '../support/client.js';
-import { connect } from '../support/database.js';
-import { startTestServer, type TestServer } from '../support/server.js';
+import { withTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let owner: pg.Client;
-before(async () => {
-  server = await startTestServer();
-  owner = await connect(server.db.url);
-});
-after(async () => {
-  await owner.end();
-  await server.close();
+withTestServer((s, o) => {
+  server = s;
+  owner = o;
 });
 
 const MESSAGE_NOT_FOUND = { error: 'message not found', code: 'message_not_found' };

@@ -1,18 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type pg from 'pg';
-import { asGateway, connect, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { asGateway, withTestDatabase } from '../support/database.js';
 import { asOwner, expectSqlError, PASSWORD_HASH, sqlUser } from '../support/sql.js';
 
-let db: TestDatabase;
 let client: pg.Client;
-before(async () => {
-  db = await createTestDatabase();
-  client = await connect(db.url);
-});
-after(async () => {
-  await client.end();
-  await db.drop();
+withTestDatabase((_db, c) => {
+  client = c;
 });
 
 const REGISTER = 'select api.register($1, $2, $3, $4) as user';

@@ -1,18 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { asGateway, connect, createTestDatabase, type TestDatabase } from '../support/database.js';
+import { asGateway, connect, withTestDatabase, type TestDatabase } from '../support/database.js';
 import { asOwner, EventListener, expectSqlError, sqlUser, type Envelope, type SqlUser } from '../support/sql.js';
 
 let db: TestDatabase;
 let client: pg.Client;
-before(async () => {
-  db = await createTestDatabase();
-  client = await connect(db.url);
-});
-after(async () => {
-  await client.end();
-  await db.drop();
+withTestDatabase((d, c) => {
+  db = d;
+  client = c;
 });
 
 const ROOM_KEYS = [

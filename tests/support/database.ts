@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { after, before } from 'node:test';
 import pg from 'pg';
 
 /**
@@ -58,4 +59,22 @@ export async function connect(url: string): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   return client;
+}
+
+/**
+ * The usual fixture of a test file: a database of its own and an owner connection to it, made
+ * before the file's tests and dropped after them. `use` receives both once they exist.
+ */
+export function withTestDatabase(use: (db: TestDatabase, client: pg.Client) => void): void {
+  let db: TestDatabase | undefined;
+  let client: pg.Client | undefined;
+  before(async () => {
+    db = await createTestDatabase();
+    client = await connect(db.url);
+    use(db, client);
+  });
+  after(async () => {
+    await client?.end();
+    await db?.drop();
+  });
 }

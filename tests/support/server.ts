@@ -1,7 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { after, before } from 'node:test';
+import type pg from 'pg';
 import { startApp, type RunningApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
-import { createTestDatabase, type TestDatabase } from './database.js';
+import { connect, createTestDatabase, type TestDatabase } from './database.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!!';
 
@@ -86,4 +88,22 @@ export async function spawnServerProcess(databaseUrl: string, env: Record<string
         child.kill('SIGTERM');
       }),
   };
+}
+
+/**
+ * The usual fixture of an HTTP test file: a server on a database of its own and an owner
+ * connection to that database, made before the file's (or suite's) tests and closed after them.
+ */
+export function withTestServer(use: (server: TestServer, owner: pg.Client) => void, overrides: Partial<Config> = {}): void {
+  let server: TestServer | undefined;
+  let owner: pg.Client | undefined;
+  before(async () => {
+    server = await startTestServer(overrides);
+    owner = await connect(server.db.url);
+    use(server, owner);
+  });
+  after(async () => {
+    await owner?.end();
+    await server?.close();
+  });
 }
