@@ -8,6 +8,7 @@ import type { Ctx, Room } from '../lib/context.js';
 import { cpuDelta, fdCount, maxOpenFiles } from '../lib/proc.js';
 import type { OpenResult, SocketSpec, StatusResult } from '../lib/protocol.js';
 import { concat, dist, median, round, type Dist } from '../lib/stats.js';
+import { Runs } from '../lib/runs.js';
 
 interface ConnRun {
   sockets: number;
@@ -40,10 +41,10 @@ async function rssSettled(ctx: Ctx, samples = 4, gapMs = 500): Promise<number> {
 
 export async function connections(ctx: Ctx, rooms: Room[]) {
   const cfg = ctx.cfg;
-  const runs: ConnRun[] = [];
+  const runs = new Runs<ConnRun>(ctx);
   let plan: { room_sockets: number; notification_sockets: number; fd_limit: number; note?: string } | undefined;
-  const disturbed: ConnRun[] = [];
-  for (let run = 0, retry = 0; run < cfg.runs; run++) {
+  while (runs.wanted) {
+    const run = runs.kept.length;
     const server = await ctx.startServer();
     const pool = ctx.requirePool();
     const base = await rssSettled(ctx);
@@ -123,16 +124,9 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
     ctx.log(
       `  run ${run + 1}: ${opened} sockets (${roomN} room + ${notifN} notification) in ${rec.seconds} s = ${rec.upgrades_per_s} upgrades/s, p99 ${lat.p99} ms, cpu server ${cpu.server_pct}% db ${cpu.db_pct}% loadgen ${cpu.loadgen_pct}% machine ${cpu.machine_busy_pct}% (other ${cpu.other_pct}%); RSS ${rec.rss_base_mb} → ${rec.rss_open_mb} MB = ${rec.rss_per_1000_sockets_mb} MB/1000 sockets; ${stillOpen} open after ${cfg.connIdleMs} ms idle${failed ? `; FAILED ${failed} ${JSON.stringify(failures)}` : ''}`,
     );
-    if (cpu.other_pct > cfg.maxOtherPct && retry < cfg.retries) {
-      ctx.log(`  disturbed: other processes used ${cpu.other_pct}% of a core; repeating the run`);
-      disturbed.push(rec);
-      retry++;
-      run--;
-      continue;
-    }
-    runs.push(rec);
+    if (!runs.keep(rec, cpu.other_pct)) continue;
   }
-  const m = (f: (r: ConnRun) => number) => round(median(runs.map(f)), 2);
+  const m = (f: (r: ConnRun) => number) => round(median(runs.kept.map(f)), 2);
   return {
     ...plan,
     tabs_per_member: cfg.tabs,
@@ -150,10 +144,10 @@ export async function connections(ctx: Ctx, rooms: Room[]) {
     machine_busy_pct_while_opening: m((r) => r.open_cpu.machine_busy_pct),
     other_cpu_pct_while_opening: m((r) => r.open_cpu.other_pct),
     server_cpu_pct_idle: m((r) => r.idle_cpu.server_pct),
-    failed_total: [...runs, ...disturbed].reduce((s, r) => s + r.failed, 0),
-    dropped_while_idle: [...runs, ...disturbed].reduce((s, r) => s + (r.sockets - r.still_open_after_idle), 0),
-    runs,
-    disturbed_runs: disturbed,
+    failed_total: runs.all.reduce((s, r) => s + r.failed, 0),
+    dropped_while_idle: runs.all.reduce((s, r) => s + (r.sockets - r.still_open_after_idle), 0),
+    runs: runs.kept,
+    disturbed_runs: runs.disturbed,
   };
 }
 

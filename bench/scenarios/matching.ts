@@ -11,6 +11,7 @@ import type { Ctx } from '../lib/context.js';
 import { cpuDelta } from '../lib/proc.js';
 import type { EventsResult, HttpReq, OpenResult, SocketSpec } from '../lib/protocol.js';
 import { dist, median, round, type Dist } from '../lib/stats.js';
+import { Runs } from '../lib/runs.js';
 
 interface MatchRun {
   users: number;
@@ -39,15 +40,14 @@ export async function clearRooms(ctx: Ctx, users: number[]): Promise<number> {
 }
 
 export async function matching(ctx: Ctx, users: number[]) {
-  const cfg = ctx.cfg;
   const pool = ctx.requirePool();
   ctx.requireServer();
-  const runs: MatchRun[] = [];
+  const runs = new Runs<MatchRun>(ctx);
   const closed = await clearRooms(ctx, users);
   ctx.log(`  closed ${closed} earlier rooms of the ${users.length} users`);
-  const disturbed: MatchRun[] = [];
   let attempts = 0;
-  for (let run = 0, retry = 0; run < cfg.runs; run++) {
+  while (runs.wanted) {
+    const run = runs.kept.length;
     if (attempts++ > 0) await clearRooms(ctx, users);
     // one notification socket per user, in the process that will send its join
     const specs: SocketSpec[] = users.map((u) => ({ kind: 'notif', room: -1, member: 0, tab: 0, user: u, token: ctx.users[u]!.token! }));
@@ -155,16 +155,9 @@ export async function matching(ctx: Ctx, users: number[]) {
     };
     ctx.log(`  run ${run + 1}: ${users.length} joins in ${rec.seconds} s = ${rec.joins_per_s}/s, p50/p99 ${lat.p50}/${lat.p99} ms, ${created.size} rooms, ${inv.users_left_waiting} left waiting, cpu server ${cpu.server_pct}% db ${cpu.db_pct}% machine ${cpu.machine_busy_pct}% (other ${cpu.other_pct}%), invariants ${ok ? 'OK' : 'VIOLATED ' + JSON.stringify(inv)}`);
     await pool.all({ cmd: 'close' });
-    if (cpu.other_pct > cfg.maxOtherPct && retry < cfg.retries) {
-      ctx.log(`  disturbed: other processes used ${cpu.other_pct}% of a core; repeating the run`);
-      disturbed.push(rec);
-      retry++;
-      run--;
-      continue;
-    }
-    runs.push(rec);
+    if (!runs.keep(rec, cpu.other_pct)) continue;
   }
-  const m = (f: (r: MatchRun) => number) => round(median(runs.map(f)), 2);
+  const m = (f: (r: MatchRun) => number) => round(median(runs.kept.map(f)), 2);
   return {
     users: users.length,
     joins_per_s: m((r) => r.joins_per_s),
@@ -172,12 +165,12 @@ export async function matching(ctx: Ctx, users: number[]) {
     join_p99_ms: m((r) => r.join_ms.p99),
     join_max_ms: m((r) => r.join_ms.max),
     rooms_created: m((r) => r.rooms_created),
-    invariants_ok: [...runs, ...disturbed].every((r) => r.invariants_ok),
+    invariants_ok: runs.all.every((r) => r.invariants_ok),
     server_cpu_pct: m((r) => r.cpu.server_pct),
     db_cpu_pct: m((r) => r.cpu.db_pct),
     machine_busy_pct: m((r) => r.cpu.machine_busy_pct),
-    runs,
-    disturbed_runs: disturbed,
+    runs: runs.kept,
+    disturbed_runs: runs.disturbed,
   };
 }
 

@@ -11,6 +11,7 @@ import type { Ctx, Room } from '../lib/context.js';
 import { cpuDelta, rssBytes, type CpuSnapshot } from '../lib/proc.js';
 import type { LoadResult, OpenResult, SocketSpec } from '../lib/protocol.js';
 import { concat, dist, median, round, type Dist } from '../lib/stats.js';
+import { Runs } from '../lib/runs.js';
 
 export interface RunRecord {
   offered: number;
@@ -224,36 +225,31 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
   const out: LevelRecord[] = [];
   for (let li = 0; li < levels.length; li++) {
     const offered = levels[li]!;
-    const runs: RunRecord[] = [];
+    const runs = new Runs<RunRecord>(ctx);
     let reason: string | undefined;
-    const disturbed: RunRecord[] = [];
-    for (let run = 0, retry = 0; run < cfg.runs; run++) {
+    while (runs.wanted) {
+      const run = runs.kept.length;
       await ctx.waitQuiet();
-      const tag = `${label[0]}${ctx.tag}l${li}r${run}x${retry}`;
+      const tag = `${label[0]}${ctx.tag}l${li}r${run}x${runs.disturbed.length}`;
       const r = await runOnce(ctx, offered, tag, senderShare);
       r.flushes = await flushStats(ctx, tag);
       ctx.log(
         `  ${label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}% (other ${r.other_pct}%)${r.flushes ? `; ${r.flushes.per_s} flushes/s of ${r.flushes.mean_size} (max ${r.flushes.max_size})` : ''}`,
       );
-      if (r.other_pct > cfg.maxOtherPct && retry < cfg.retries) {
-        ctx.log(`  disturbed: other processes used ${r.other_pct}% of a core; repeating the run`);
-        disturbed.push(r);
-        retry++;
-        run--;
+      if (!runs.keep(r, r.other_pct)) {
         await ctx.pause(1000);
         continue;
       }
-      runs.push(r);
       reason = saturation(ctx, r);
       if (reason) break; // a saturated level is not repeated: its backlog would spill into the next run
       await ctx.pause(300);
     }
-    const m = (f: (r: RunRecord) => number) => round(median(runs.map(f)), 2);
+    const m = (f: (r: RunRecord) => number) => round(median(runs.kept.map(f)), 2);
     // what must be zero is summed over every run, disturbed ones included
-    const tot = (f: (r: RunRecord) => number) => [...runs, ...disturbed].reduce((s, r) => s + f(r), 0);
+    const tot = (f: (r: RunRecord) => number) => runs.all.reduce((s, r) => s + f(r), 0);
     out.push({
       offered,
-      runs: runs.length,
+      runs: runs.kept.length,
       delivered_per_s: Math.round(m((r) => r.delivered_per_s)),
       sent_per_s: Math.round(m((r) => r.sent_per_s)),
       delivery_p50_ms: m((r) => r.delivery_ms.p50),
@@ -281,9 +277,9 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
       flush_mean_size: m((r) => r.flushes?.mean_size ?? NaN),
       saturated: !!reason,
       ...(reason ? { saturation_reason: reason } : {}),
-      run_records: runs,
-      disturbed_runs: disturbed.length,
-      disturbed_run_records: disturbed,
+      run_records: runs.kept,
+      disturbed_runs: runs.disturbed.length,
+      disturbed_run_records: runs.disturbed,
     });
     if (reason) {
       ctx.log(`  ${label}: saturated at ${offered}/s offered (${reason}); stepping stops`);
