@@ -1,8 +1,14 @@
 import type pg from 'pg';
 
+/** The part of a new room the gateway itself needs (the route returns the whole room object). */
+export interface MatchedRoom {
+  id: string;
+  expires_at: string;
+}
+
 export interface JoinResult {
   matched: boolean;
-  room?: { id: string; expires_at: string };
+  room?: MatchedRoom;
 }
 
 interface PendingJoin {

@@ -2,7 +2,7 @@ import type { JSONSchemaType } from 'ajv';
 import type pg from 'pg';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
-import { PoolJoiner } from '../pool-joiner.js';
+import { PoolJoiner, type MatchedRoom } from '../pool-joiner.js';
 
 interface JoinBody {
   same_country?: boolean;
@@ -14,11 +14,6 @@ const validateJoin = bodyValidator<JoinBody>({
   properties: { same_country: { type: 'boolean' } },
   additionalProperties: false,
 } as unknown as JSONSchemaType<JoinBody>);
-
-export interface MatchedRoom {
-  id: string;
-  expires_at: string;
-}
 
 /** Matching lives in api.join_pool(_batch); the route only translates its answer to the contract. */
 export function poolRoutes(
