@@ -47,7 +47,7 @@ export async function startApp(config: Config, databaseUrl: string): Promise<Run
   const expiry = await startExpiry(databaseUrl, db);
 
   const app = uWS.App();
-  const router = createRouter(app, createAuthenticate(tokens), cors);
+  const router = createRouter(app, createAuthenticate(tokens), cors, config.trustProxy);
   healthRoutes(router, db);
   authRoutes(router, db, passwords, tokens);
   // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep

@@ -17,6 +17,8 @@ export interface Config {
   sendBatchMax: number;
   sendBatchMs: number;
   sendLanes: number;
+  /** Reverse proxies in front of the server whose X-Forwarded-For / Forwarded is believed (0: none). */
+  trustProxy: number;
 }
 
 export class ConfigError extends Error {}
@@ -81,5 +83,6 @@ export async function loadConfig(env = process.env): Promise<Config> {
     sendBatchMax: integer(env, 'SEND_BATCH_MAX', 256, 1, 10_000),
     sendBatchMs: integer(env, 'SEND_BATCH_MS', 2, 0, 1_000),
     sendLanes: integer(env, 'SEND_LANES', 2, 1, 16),
+    trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
   };
 }

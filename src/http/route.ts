@@ -2,6 +2,7 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { mapDatabaseError } from '../db/errors.js';
 import { log } from '../log.js';
 import { readJsonBody } from './body.js';
+import { clientAddress } from './client-address.js';
 import { HttpError } from './errors.js';
 import { errorBody, send, type Reply } from './respond.js';
 import type { Cors } from './cors.js';
@@ -31,7 +32,7 @@ export interface Router {
  * check, CORS headers, and one error boundary that turns every failure into the contract's
  * error shape (never a stack trace, never SQL text).
  */
-export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors: Cors): Router {
+export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors: Cors, trustProxy: number): Router {
   return {
     route(method, pattern, handler, options = {}) {
       const paramCount = (pattern.match(/:/g) ?? []).length;
@@ -46,7 +47,7 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
           params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
           query: new URLSearchParams(req.getQuery() ?? ''),
           authorization: req.getHeader('authorization'),
-          clientAddress: Buffer.from(res.getRemoteAddressAsText()).toString(),
+          clientAddress: clientAddress(res, req, trustProxy),
           body: undefined,
           userId: '',
         };

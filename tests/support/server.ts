@@ -29,6 +29,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     sendBatchMax: 256,
     sendBatchMs: 2,
     sendLanes: 2,
+    trustProxy: 0,
     ...overrides,
   };
 }
