@@ -123,3 +123,4 @@ CREATE UNIQUE INDEX users_pseudo_lower_key ON app.users USING btree (lower(pseud
 -- migrations applied
 insert into public.schema_migrations (version) values ('20261125120000');
 insert into public.schema_migrations (version) values ('20261125130000');
+insert into public.schema_migrations (version) values ('20261130134500');

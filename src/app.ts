@@ -5,6 +5,7 @@ import { createPasswords } from './auth/passwords.js';
 import { createTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createPool } from './db/pool.js';
+import { gatewayDatabaseUrl } from './db/roles.js';
 import { startExpiry } from './expiry.js';
 import { createCors } from './http/cors.js';
 import { errorBody, send } from './http/respond.js';
@@ -32,24 +33,26 @@ export interface RunningApp {
 
 /**
  * Wires one gateway process on an already migrated database and starts listening. Used by
- * server.ts and, in-process on port 0, by the tests.
+ * server.ts and, in-process on port 0, by the tests. `ownerUrl` serves pg-boss only: requests and
+ * the listener use the gateway's login role, which can do nothing but execute api.*.
  */
-export async function startApp(config: Config, databaseUrl: string): Promise<RunningApp> {
+export async function startApp(config: Config, ownerUrl: string): Promise<RunningApp> {
   const gatewayId = randomUUID();
-  const db = createPool(databaseUrl, 20);
+  const gatewayUrl = gatewayDatabaseUrl(ownerUrl, config.gatewayDatabaseUrl, config.jwtSecret);
+  const db = createPool(gatewayUrl, 20);
   const tokens = createTokens(config.jwtSecret);
-  const passwords = await createPasswords();
+  const passwords = await createPasswords({ concurrency: config.hashConcurrency, queue: config.hashQueue });
   const cors = createCors(config.corsOrigins);
   const presence = new Presence(db, gatewayId);
   const hub = new Hub(db, gatewayId, presence);
   const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs, config.sendLanes);
-  const listener = await startListener(databaseUrl, (event) => hub.dispatch(event), () => hub.catchUp());
-  const expiry = await startExpiry(databaseUrl, db);
+  const listener = await startListener(gatewayUrl, (event) => hub.dispatch(event), () => hub.catchUp());
+  const expiry = await startExpiry(ownerUrl, db);
 
   const app = uWS.App();
   const router = createRouter(app, createAuthenticate(tokens), cors, config.trustProxy);
   healthRoutes(router, db);
-  authRoutes(router, db, passwords, tokens);
+  authRoutes(router, db, passwords, tokens, config.registrationsPerHour);
   // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep
   poolRoutes(router, db, config.roomTtlMs, (room) =>
     void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));

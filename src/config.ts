@@ -1,13 +1,16 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 /** Everything the server reads from its environment (and `.env`), validated once at start-up. */
 export interface Config {
   port: number;
-  /** External PostgreSQL; undefined means "start the embedded one". */
+  /** External PostgreSQL, as its owner; undefined means "start the embedded one". */
   databaseUrl: string | undefined;
+  /** The request path's login role (chat_authenticator); undefined: derived from databaseUrl. */
+  gatewayDatabaseUrl: string | undefined;
   dataDir: string;
   embeddedPgPort: number;
   jwtSecret: Uint8Array;
@@ -19,6 +22,11 @@ export interface Config {
   sendLanes: number;
   /** Reverse proxies in front of the server whose X-Forwarded-For / Forwarded is believed (0: none). */
   trustProxy: number;
+  /** Registrations a client address may make per hour. */
+  registrationsPerHour: number;
+  /** argon2 hashes running at once, and waiting, before a 503. */
+  hashConcurrency: number;
+  hashQueue: number;
 }
 
 export class ConfigError extends Error {}
@@ -74,6 +82,7 @@ export async function loadConfig(env = process.env): Promise<Config> {
   return {
     port: integer(env, 'PORT', 8080, 0, 65535),
     databaseUrl,
+    gatewayDatabaseUrl: env.GATEWAY_DATABASE_URL || undefined,
     dataDir,
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
     jwtSecret: new TextEncoder().encode(secret),
@@ -84,5 +93,8 @@ export async function loadConfig(env = process.env): Promise<Config> {
     sendBatchMs: integer(env, 'SEND_BATCH_MS', 2, 0, 1_000),
     sendLanes: integer(env, 'SEND_LANES', 2, 1, 16),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
+    registrationsPerHour: integer(env, 'REGISTRATIONS_PER_HOUR', 20, 1, 1_000_000),
+    hashConcurrency: integer(env, 'HASH_CONCURRENCY', availableParallelism(), 1, 64),
+    hashQueue: integer(env, 'HASH_QUEUE', 32, 0, 100_000),
   };
 }

@@ -3,6 +3,7 @@ import { startApp } from './app.js';
 import { ConfigError, loadConfig, loadDotEnv } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
+import { gatewayDatabaseUrl } from './db/roles.js';
 import { log } from './log.js';
 
 /**
@@ -27,7 +28,7 @@ async function main(): Promise<void> {
 
   let app;
   try {
-    await migrate(databaseUrl);
+    await migrate(databaseUrl, { gatewayUrl: gatewayDatabaseUrl(databaseUrl, config.gatewayDatabaseUrl, config.jwtSecret) });
     app = await startApp(config, databaseUrl);
   } catch (error) {
     await embedded?.stop();

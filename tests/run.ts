@@ -10,7 +10,9 @@ import path from 'node:path';
 import pg from 'pg';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '../src/db/embedded.js';
 import { migrate } from '../src/db/migrate.js';
+import { gatewayDatabaseUrl } from '../src/db/roles.js';
 import { freePort } from './support/ports.js';
+import { TEST_JWT_SECRET } from './support/secret.js';
 
 const TEMPLATE = `chat_template_${process.pid}`;
 
@@ -51,7 +53,9 @@ async function main(): Promise<number> {
     await admin.end();
     const templateUrl = new URL(adminUrl);
     templateUrl.pathname = `/${TEMPLATE}`;
-    await migrate(templateUrl.toString());
+    // the login role is cluster-wide: its password, derived as the test servers derive it, is set once
+    const gatewayUrl = gatewayDatabaseUrl(templateUrl.toString(), undefined, new TextEncoder().encode(TEST_JWT_SECRET));
+    await migrate(templateUrl.toString(), { gatewayUrl });
 
     const files = process.argv.slice(2);
     const args = ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, '--test-timeout=120000',

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { resolveBinary } from 'dbmate';
 import pg from 'pg';
+import { ensureGatewayLogin, lockDownDatabase } from './roles.js';
 
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -14,17 +15,21 @@ export const dbDir = path.join(root, 'db');
 const MIGRATION_LOCK = 4_242_001;
 
 /**
- * Brings a database up to date: dbmate applies db/schema/ (append-only migrations), then the
- * stateless schemas api and internal are dropped and re-created from db/functions/ in one
- * transaction, so the functions always match their files.
+ * Brings a database up to date, as its owner: dbmate applies db/schema/ (append-only
+ * migrations), then the stateless schemas api and internal are dropped and re-created from
+ * db/functions/ in one transaction, so the functions always match their files; PUBLIC's default
+ * database privileges are taken back. With `gatewayUrl`, the gateway's login role gets that URL's
+ * password.
  */
-export async function migrate(databaseUrl: string): Promise<void> {
-  const client = new pg.Client({ connectionString: databaseUrl });
+export async function migrate(databaseUrl: string, options: { gatewayUrl?: string } = {}): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, application_name: 'chat-migrate' });
   await client.connect();
   try {
     await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK]);
     await runDbmate(databaseUrl);
     await applyFunctions(client);
+    await lockDownDatabase(client);
+    if (options.gatewayUrl) await ensureGatewayLogin(client, options.gatewayUrl);
   } finally {
     await client.end(); // also releases the advisory lock
   }
@@ -34,12 +39,10 @@ async function runDbmate(databaseUrl: string): Promise<void> {
   const url = new URL(databaseUrl);
   if (!url.searchParams.has('sslmode')) url.searchParams.set('sslmode', 'disable');
   try {
-    await run(resolveBinary(), [
-      '--url', url.toString(),
-      '--migrations-dir', path.join(dbDir, 'schema'),
-      '--no-dump-schema',
-      'up',
-    ]);
+    // the URL (and its password) goes by environment: a command line is visible to every user in ps
+    await run(resolveBinary(), ['--migrations-dir', path.join(dbDir, 'schema'), '--no-dump-schema', 'up'], {
+      env: { ...process.env, DATABASE_URL: url.toString() },
+    });
   } catch (error) {
     const stderr = (error as { stderr?: string }).stderr?.trim();
     throw new Error(`dbmate failed: ${stderr || String(error)}`);

@@ -37,9 +37,14 @@ const validateLogin = bodyValidator<LoginBody>({
   required: ['identifier', 'password'],
 });
 
-export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, tokens: Tokens): void {
-  router.route('post', '/auth/register', async ({ body }) => {
+export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, tokens: Tokens, registrationsPerHour: number): void {
+  /*
+   * The hash is the expensive part and comes before the database can say the pseudo is taken:
+   * the client address's registrations are counted first (429 with Retry-After past the limit).
+   */
+  router.route('post', '/auth/register', async ({ body, clientAddress }) => {
     const input = validateRegister(trimFields(body, ['pseudo', 'email', 'country']));
+    await db.query('select api.count_registration($1, $2)', [clientAddress, registrationsPerHour]);
     const passwordHash = await passwords.hash(input.password);
     const { rows } = await db.query<{ user: Record<string, string> }>(
       'select api.register($1, $2, $3, $4) as user',

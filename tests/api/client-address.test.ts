@@ -8,16 +8,16 @@ import { withTestServer, type TestServer } from '../support/server.js';
 /**
  * The client address is what per-address limits count (failed logins here): the TCP peer, or with
  * TRUST_PROXY=n the address the n trusted proxies vouch for. A failed login leaves its address as
- * the key `client:<address>` in app.login_failures, which is how these tests observe it.
+ * the key `client:<address>` in app.rate_limits, which is how these tests observe it.
  */
 async function addressCounted(server: TestServer, owner: pg.Client, headers: Record<string, string>): Promise<string[]> {
-  await owner.query('delete from app.login_failures');
+  await owner.query('delete from app.rate_limits');
   const res = await request(server.url, 'POST', '/auth/login', {
     body: { identifier: uniqueName(), password: 'wrong password' },
     headers,
   });
   assert.equal(res.status, 401);
-  const { rows } = await owner.query<{ key: string }>(`select key from app.login_failures where key like 'client:%'`);
+  const { rows } = await owner.query<{ key: string }>(`select key from app.rate_limits where key like 'client:%'`);
   return rows.map((r) => r.key.slice('client:'.length));
 }
 

@@ -80,50 +80,66 @@ describe('login: api.login_begin / login_succeeded', () => {
       }
     }));
 
-  test('5 failures block the account (CALIM, detail = retry-after seconds), by email and pseudo alike', () =>
+  /** The backoff row of an account tried from an address, as the owner sees it. */
+  const backoff = (user: { id: string }, address: string) =>
+    asOwner(client, () => client.query(
+      `select attempts, ceil(extract(epoch from blocked_until - now()))::integer as blocked_for
+       from app.rate_limits where key = $1`, [`user:${user.id} from ${address}`])).then((r) => r.rows[0]);
+  const endBlock = (user: { id: string }, address: string) =>
+    asOwner(client, () => client.query(
+      `update app.rate_limits set blocked_until = now() - interval '1 second' where key = $1`, [`user:${user.id} from ${address}`]));
+
+  test('5 failures from one address block the account from there (CALIM, detail = retry-after seconds), by email and pseudo alike', () =>
     asGateway(client, async () => {
       const user = await sqlUser(client);
-      for (let i = 0; i < 4; i++) await failed(i % 2 ? user.email : user.pseudo.toUpperCase());
-      // four failures: the fifth attempt is still allowed
-      assert.equal((await client.query(BEGIN, [user.pseudo, '10.0.0.2'])).rows.length, 1);
+      for (let i = 0; i < 4; i++) await failed(i % 2 ? user.email : user.pseudo.toUpperCase(), '10.0.0.1');
+      // four failures: the fifth attempt is still allowed, and blocks for a minute if it fails
+      assert.equal((await client.query(BEGIN, [user.pseudo, '10.0.0.1'])).rows.length, 1);
       for (const identifier of [user.pseudo, user.email.toUpperCase()]) {
-        const error = await expectSqlError(client, BEGIN, [identifier, '10.0.0.3'], 'CALIM');
-        // the window started at now() in this very transaction: 15 minutes to go
-        assert.equal(error.detail, '900');
+        const error = await expectSqlError(client, BEGIN, [identifier, '10.0.0.1'], 'CALIM');
+        assert.equal(error.detail, '60');
       }
-      // another account is not affected
+      // an attempt refused while blocked is not counted
+      assert.deepEqual(await backoff(user, '10.0.0.1'), { attempts: 5, blocked_for: 60 });
+      // the owner at another address is not locked out, nor is another account from this address
+      assert.equal((await client.query(BEGIN, [user.pseudo, '10.0.0.2'])).rows.length, 1);
       const other = await sqlUser(client);
-      assert.equal((await client.query(BEGIN, [other.pseudo, '10.0.0.3'])).rows.length, 1);
+      assert.equal((await client.query(BEGIN, [other.pseudo, '10.0.0.1'])).rows.length, 1);
     }));
 
-  test('retry-after counts down with the window, and the block ends with it', () =>
+  test('each attempt after the block doubles it, up to an hour', () =>
     asGateway(client, async () => {
       const user = await sqlUser(client);
-      for (let i = 0; i < 5; i++) await failed(user.pseudo);
-      await asOwner(client, () =>
-        client.query(`update app.login_failures set window_start = now() - interval '14 minutes' where key = $1`, [`user:${user.id}`]));
-      const error = await expectSqlError(client, BEGIN, [user.pseudo, '10.0.0.4'], 'CALIM');
-      assert.equal(error.detail, '60');
-
-      await asOwner(client, () =>
-        client.query(`update app.login_failures set window_start = now() - interval '15 minutes 1 second' where key = $1`, [`user:${user.id}`]));
-      // an attempt after the window starts a new one at 1
-      assert.equal((await client.query(BEGIN, [user.pseudo, '10.0.0.4'])).rows.length, 1);
-      const { rows } = await asOwner(client, () =>
-        client.query('select failures, window_start = now() as fresh from app.login_failures where key = $1', [`user:${user.id}`]));
-      assert.deepEqual(rows[0], { failures: 1, fresh: true });
+      for (let i = 0; i < 5; i++) await failed(user.pseudo, '10.0.0.3');
+      const blocks: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        await endBlock(user, '10.0.0.3');
+        await failed(user.pseudo, '10.0.0.3');
+        blocks.push((await backoff(user, '10.0.0.3')).blocked_for);
+      }
+      assert.deepEqual(blocks, [120, 240, 480, 960, 1920, 3600, 3600, 3600]);
     }));
 
-  test('unknown identifiers are limited too, and a success clears the account budget', () =>
+  test('a count is forgotten a day after its last block ended', () =>
     asGateway(client, async () => {
-      for (let i = 0; i < 5; i++) await failed('Ghost');
+      const user = await sqlUser(client);
+      for (let i = 0; i < 5; i++) await failed(user.pseudo, '10.0.0.4');
+      await asOwner(client, () => client.query(
+        `update app.rate_limits set blocked_until = now() - interval '1 day 1 second' where key = $1`, [`user:${user.id} from 10.0.0.4`]));
+      await failed(user.pseudo, '10.0.0.4');
+      assert.deepEqual(await backoff(user, '10.0.0.4'), { attempts: 1, blocked_for: null });
+    }));
+
+  test('unknown identifiers are limited too, and a success clears the account budget of its address', () =>
+    asGateway(client, async () => {
+      for (let i = 0; i < 5; i++) await failed('Ghost', '10.0.0.5');
       await expectSqlError(client, BEGIN, ['ghost', '10.0.0.5'], 'CALIM');
 
       const user = await sqlUser(client);
-      for (let i = 0; i < 4; i++) await failed(user.email);
-      await failed(user.pseudo);
-      await succeeded(user.pseudo.toUpperCase());
-      for (let i = 0; i < 4; i++) await failed(user.email);
+      for (let i = 0; i < 3; i++) await failed(user.email, '10.0.0.5');
+      await failed(user.pseudo, '10.0.0.5');
+      await succeeded(user.pseudo.toUpperCase(), '10.0.0.5');
+      for (let i = 0; i < 4; i++) await failed(user.email, '10.0.0.5');
       assert.equal((await client.query(BEGIN, [user.email, '10.0.0.5'])).rows.length, 1);
       await expectSqlError(client, BEGIN, [user.email, '10.0.0.5'], 'CALIM');
     }));
@@ -143,13 +159,30 @@ describe('login: api.login_begin / login_succeeded', () => {
     }));
 });
 
+describe('registration: api.count_registration', () => {
+  const COUNT = 'select api.count_registration($1, $2)';
+
+  test('counts per client address in an hourly window; CALIM past the limit', () =>
+    asGateway(client, async () => {
+      for (let i = 0; i < 3; i++) await client.query(COUNT, ['198.51.100.1', 3]);
+      const error = await expectSqlError(client, COUNT, ['198.51.100.1', 3], 'CALIM');
+      assert.equal(error.message, 'too many registrations from this address, try again later');
+      assert.equal(error.detail, '3600');
+      // another address has its own budget
+      await client.query(COUNT, ['198.51.100.2', 3]);
+      await asOwner(client, () => client.query(
+        `update app.rate_limits set window_start = now() - interval '1 hour 1 second' where key = 'register:198.51.100.1'`));
+      await client.query(COUNT, ['198.51.100.1', 3]);
+    }));
+});
+
 describe('the gateway role', () => {
   test('cannot read or write the tables', async () => {
     for (const sql of [
       'select * from app.users',
       'select count(*) from app.rooms',
       'select * from app.messages',
-      `insert into app.login_failures values ('x', 1, now())`,
+      `insert into app.rate_limits values ('x', 1, now())`,
       'delete from app.pool_entries',
     ]) {
       await asGateway(client, async () => {

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { after, before } from 'node:test';
 import pg from 'pg';
+import { lockDownDatabase } from '../../src/db/roles.js';
 
 /**
  * A database of this test file's own, cloned from the migrated template that tests/run.ts made.
@@ -29,6 +30,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   }
   const url = new URL(adminUrl());
   url.pathname = `/${name}`;
+  // as every start does (src/db/migrate.ts): a clone does not inherit its template's database privileges
+  const owner = await connect(url.toString());
+  try {
+    await lockDownDatabase(owner);
+  } finally {
+    await owner.end();
+  }
   return {
     url: url.toString(),
     name,

@@ -4,8 +4,9 @@ import type pg from 'pg';
 import { startApp, type RunningApp } from '../../src/app.js';
 import type { Config } from '../../src/config.js';
 import { connect, createTestDatabase, type TestDatabase } from './database.js';
+import { TEST_JWT_SECRET } from './secret.js';
 
-export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256!!';
+export { TEST_JWT_SECRET };
 
 export interface TestServer {
   url: string;
@@ -20,6 +21,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     port: 0,
     databaseUrl: undefined,
+    gatewayDatabaseUrl: undefined,
     dataDir: '.data',
     embeddedPgPort: 0,
     jwtSecret: new TextEncoder().encode(TEST_JWT_SECRET),
@@ -30,6 +32,10 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     sendBatchMs: 2,
     sendLanes: 2,
     trustProxy: 0,
+    // the tests register hundreds of users from 127.0.0.1, many at once
+    registrationsPerHour: 1_000_000,
+    hashConcurrency: 2,
+    hashQueue: 10_000,
     ...overrides,
   };
 }
@@ -60,7 +66,10 @@ export interface ServerProcess {
 /** A real server process (dist/src/server.js) on an existing database, on a free port. */
 export async function spawnServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['dist/src/server.js'], {
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: '0', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info', ...env },
+    env: {
+      ...process.env, DATABASE_URL: databaseUrl, PORT: '0', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info',
+      REGISTRATIONS_PER_HOUR: '1000000', HASH_QUEUE: '10000', ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

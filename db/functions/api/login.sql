@@ -21,41 +21,23 @@ comment on function internal.login_key(text) is 'user:<id> for a known identifie
  * transaction open: login_begin (counts the attempt, returns the hash), then login_succeeded.
  *
  * Every attempt counts as a failure until login_succeeded takes it back, so parallel guesses
- * cannot slip past the limit while their hashes are being checked. Attempts are counted per key
- * in a fixed 15-minute window: the account or unknown identifier (5) and the client address (50).
- * The limit is checked before the password is looked at, so a blocked client learns nothing.
+ * cannot slip past the limits while their hashes are being checked. Two limits, both checked
+ * before the password is looked at, so a blocked client learns nothing:
+ *   - an account (or unknown identifier) tried from one client address: 5 free attempts, then
+ *     exponential backoff (1 minute, doubling, at most an hour). It is per address so that an
+ *     attacker somewhere cannot lock the owner out everywhere else;
+ *   - a client address across every identifier: 50 attempts per 15 minutes.
  */
-create function internal.count_login_attempt(p_key text, p_limit integer)
-returns void
-language plpgsql volatile
-as $$
-declare
-  v_row app.login_failures;
-begin
-  insert into app.login_failures as f (key, failures, window_start)
-  values (p_key, 1, now())
-  on conflict (key) do update
-    set failures = case when f.window_start > now() - interval '15 minutes' then f.failures + 1 else 1 end,
-        window_start = case when f.window_start > now() - interval '15 minutes' then f.window_start else now() end
-  returning * into v_row;
-
-  if v_row.failures > p_limit then
-    -- raising undoes this attempt's count: the key stays exactly at its limit
-    raise exception 'too many failed logins, try again later' using errcode = 'CALIM',
-      detail = greatest(1, ceil(extract(epoch from v_row.window_start + interval '15 minutes' - now())))::integer::text;
-  end if;
-end
-$$;
-comment on function internal.count_login_attempt(text, integer) is 'Counts one login attempt against a key; CALIM (detail = retry-after seconds) beyond the limit.';
-
 create function api.login_begin(p_identifier text, p_client text)
 returns table (user_json jsonb, password_hash text)
 language plpgsql volatile security definer
 set search_path = pg_catalog, app, internal
 as $$
 begin
-  perform internal.count_login_attempt(internal.login_key(p_identifier), 5);
-  perform internal.count_login_attempt('client:' || p_client, 50);
+  perform internal.count_backoff_attempt(internal.login_key(p_identifier) || ' from ' || p_client,
+    5, interval '1 minute', interval '1 hour', 'too many failed logins, try again later');
+  perform internal.count_attempt('client:' || p_client, 50, interval '15 minutes',
+    'too many failed logins, try again later');
 
   return query
     select jsonb_build_object(
@@ -68,14 +50,14 @@ begin
                else lower(u.pseudo) = lower(btrim(p_identifier)) end;
 end
 $$;
-comment on function api.login_begin(text, text) is 'Counts a login attempt (CALIM with detail = retry-after seconds beyond the limit) and returns the user and hash (no row for unknown users).';
+comment on function api.login_begin(text, text) is 'Counts a login attempt (CALIM with detail = retry-after seconds while blocked) and returns the user and hash (no row for unknown users).';
 
 create function api.login_succeeded(p_identifier text, p_client text)
 returns void
 language sql volatile security definer
 set search_path = pg_catalog, app, internal
 as $$
-  delete from app.login_failures where key = internal.login_key(p_identifier);
-  update app.login_failures set failures = greatest(failures - 1, 0) where key = 'client:' || p_client;
+  delete from app.rate_limits where key = internal.login_key(p_identifier) || ' from ' || p_client;
+  update app.rate_limits set attempts = greatest(attempts - 1, 0) where key = 'client:' || p_client;
 $$;
-comment on function api.login_succeeded(text, text) is 'Takes back a successful attempt: forgets the account''s count, and this one from the client''s.';
+comment on function api.login_succeeded(text, text) is 'Takes back a successful attempt: forgets the account''s count from this address, and this one from the address''s.';

@@ -35,3 +35,18 @@ exception
 end
 $$;
 comment on function api.register(text, text, text, text) is 'Creates a user from an argon2id hash; CUDUP when pseudo or email is taken (any case).';
+
+/*
+ * A registration costs the gateway an argon2id hash before the database can even say the pseudo
+ * is taken, so the attempt is counted first, per client address: at most p_per_hour an hour
+ * (REGISTRATIONS_PER_HOUR), then CALIM with the seconds to wait.
+ */
+create function api.count_registration(p_client text, p_per_hour integer)
+returns void
+language sql volatile security definer
+set search_path = pg_catalog, app, internal
+as $$
+  select internal.count_attempt('register:' || p_client, p_per_hour, interval '1 hour',
+                                'too many registrations from this address, try again later')
+$$;
+comment on function api.count_registration(text, integer) is 'Counts a registration attempt of a client address; CALIM (detail = retry-after seconds) past the hourly limit.';
