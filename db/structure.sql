@@ -13,13 +13,6 @@ create table app.gateways (
   constraint gateways_pkey PRIMARY KEY (id)
 );
 
-create table app.login_failures (
-  key text not null,
-  failures integer not null,
-  window_start timestamp with time zone not null,
-  constraint login_failures_pkey PRIMARY KEY (key)
-);
-
 create table app.messages (
   room_id uuid not null,
   seq bigint not null,
@@ -56,6 +49,14 @@ create table app.presence (
   constraint presence_user_id_fkey FOREIGN KEY (user_id) REFERENCES app.users(id) ON DELETE CASCADE
 );
 CREATE INDEX presence_user_id_idx ON app.presence USING btree (user_id);
+
+create table app.rate_limits (
+  key text not null,
+  attempts integer not null,
+  window_start timestamp with time zone not null,
+  blocked_until timestamp with time zone,
+  constraint rate_limits_pkey PRIMARY KEY (key)
+);
 
 create table app.reactions (
   message_id uuid not null,
@@ -124,3 +125,4 @@ CREATE UNIQUE INDEX users_pseudo_lower_key ON app.users USING btree (lower(pseud
 insert into public.schema_migrations (version) values ('20261125120000');
 insert into public.schema_migrations (version) values ('20261125130000');
 insert into public.schema_migrations (version) values ('20261130134500');
+insert into public.schema_migrations (version) values ('20261130141000');
