@@ -10,9 +10,9 @@ as $$
     (select 'user:' || u.id
      from app.users u
      where case when p_identifier like '%@%'
-                then u.email = lower(btrim(p_identifier))
-                else lower(u.pseudo) = lower(btrim(p_identifier)) end),
-    'id:' || lower(btrim(p_identifier)))
+                then u.email = lower(internal.trim_text(p_identifier))
+                else lower(u.pseudo) = lower(internal.trim_text(p_identifier)) end),
+    'id:' || lower(internal.trim_text(p_identifier)))
 $$;
 comment on function internal.login_key(text) is 'user:<id> for a known identifier, else id:<identifier>: the key failed logins count against.';
 
@@ -46,8 +46,8 @@ begin
            u.password_hash
     from app.users u
     where case when p_identifier like '%@%'
-               then u.email = lower(btrim(p_identifier))
-               else lower(u.pseudo) = lower(btrim(p_identifier)) end;
+               then u.email = lower(internal.trim_text(p_identifier))
+               else lower(u.pseudo) = lower(internal.trim_text(p_identifier)) end;
 end
 $$;
 comment on function api.login_begin(text, text) is 'Counts a login attempt (CALIM with detail = retry-after seconds while blocked) and returns the user and hash (no row for unknown users).';

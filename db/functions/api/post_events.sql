@@ -35,7 +35,7 @@ begin
   -- Every step below is one pass over the batch's rows (window functions, no join between
   -- CTEs: those become nested loops over unindexed row sets, quadratic in the batch size).
   with input as (
-    select x.i, x.room, x."user", btrim(x.content, E' \t\n\r\f\v') as content, x.client_id, x.origin
+    select x.i, x.room, x."user", internal.trim_text(x.content) as content, x.client_id, x.origin
     from jsonb_to_recordset(p_events) as x(i integer, kind text, room uuid, "user" uuid,
                                            content text, client_id text, origin text)
     where x.kind = 'message'

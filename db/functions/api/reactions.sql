@@ -29,7 +29,7 @@ set search_path = pg_catalog, app, internal
 as $$
 declare
   v_room app.rooms;
-  v_emoji text := btrim(p_emoji);
+  v_emoji text := internal.trim_text(p_emoji);
 begin
   select (t.room).* into v_room from internal.reactable_message(p_user, p_message_id) t;
   if coalesce(char_length(v_emoji), 0) not between 1 and 32 then

@@ -17,7 +17,7 @@ begin
   end if;
 
   insert into app.users (pseudo, email, country, password_hash)
-  values (btrim(p_pseudo), lower(btrim(p_email)), upper(p_country), p_password_hash)
+  values (internal.trim_text(p_pseudo), lower(internal.trim_text(p_email)), upper(p_country), p_password_hash)
   returning * into v_user;
 
   return jsonb_build_object(

@@ -31,7 +31,7 @@ set search_path = pg_catalog, app, internal
 as $$
 declare
   v_room app.rooms := internal.member_room(p_user, p_room_id);
-  v_name text := btrim(p_name);
+  v_name text := internal.trim_text(p_name);
 begin
   if not internal.room_is_open(v_room) then
     raise exception 'room not found' using errcode = 'CRNFD';
