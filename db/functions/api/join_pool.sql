@@ -11,8 +11,15 @@
  *   - whoever accepts any country also takes the "any" lock, first (one order, no deadlock).
  * Two any-country joiners share "any"; if either insists on same_country, they have the same
  * country and share its lock. The lock is held until commit, so the second joiner sees the first
- * one's entry. Partners are taken "for update skip locked" so a concurrent leave never blocks a
- * join: whichever commits first wins and the other sees a consistent state.
+ * one's entry.
+ *
+ * Partners are taken "for update skip locked", which is right only because a joiner never finds
+ * a compatible entry row-locked by anything that leaves it waiting: a join that can take the same
+ * entry holds a pool lock of its country or "any" (one of them runs first, the other skips a user
+ * who is being taken); presence, which changes entries in place, takes the same locks first (see
+ * internal.lock_pool_entries); leave and the sweep only lock entries they delete. Skipping, not
+ * waiting, is what keeps a batch from deadlocking with presence over two entries. Whatever comes
+ * to change pool entries in place must take the pool's locks too.
  */
 create function api.join_pool(
   p_user uuid,
