@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import pg from 'pg';
 
@@ -92,7 +93,24 @@ export function okResult<T>(outcome: Outcome<T>, what: string): T {
   return outcome.result;
 }
 
-/** Backends of `clients` that wait on a lock right now (pg_stat_activity), for "is it blocked?". */
+/**
+ * Runs `count` rounds of a race, all of them even when some fail, then fails with how many did:
+ * a race that breaks one round in ten reads differently from one that breaks every round.
+ * Each round must set up its own state (new users, its own rows).
+ */
+export async function rounds(count: number, body: (round: number) => Promise<void>): Promise<void> {
+  const failures: string[] = [];
+  for (let round = 0; round < count; round++) {
+    try {
+      await body(round);
+    } catch (error) {
+      failures.push(`round ${round}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  assert.equal(failures.length, 0, `failed in ${failures.length}/${count} rounds:\n${failures.slice(0, 5).join('\n')}`);
+}
+
+/** Whether `client`'s backend waits for a lock right now (pg_stat_activity). */
 export async function blockedOnLock(owner: pg.ClientBase, client: pg.Client): Promise<boolean> {
   const pid = (client as unknown as { processID: number }).processID;
   const { rows } = await owner.query<{ waiting: boolean }>(

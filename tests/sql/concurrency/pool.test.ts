@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
-import { blockedOnLock, closeAll, gatewayClients, okResult, race, waitUntil, type Step } from '../../support/concurrency.js';
+import { blockedOnLock, closeAll, gatewayClients, okResult, race, rounds, waitUntil, type Step } from '../../support/concurrency.js';
 import { withTestDatabase, type TestDatabase } from '../../support/database.js';
 import { insertUsers } from '../../support/sql.js';
 
@@ -34,6 +34,9 @@ async function joiners(spec: string[]): Promise<Joiner[]> {
   const users = await insertUsers(owner, spec.map((s) => s.slice(0, 2)));
   return users.map((u, k) => ({ ...u, same: spec[k]!.endsWith('*') }));
 }
+
+/** Rounds start from an empty pool, whatever the round before left behind. */
+const clearPool = () => owner.query('delete from app.pool_entries');
 
 const joinStep = (client: pg.Client, user: Joiner): Step =>
   ({ client, sql: 'api.join_pool($1, $2)', params: [user.id, user.same] });
@@ -98,18 +101,15 @@ describe('concurrent pool joins on separate connections', () => {
     clients = await gatewayClients(db.url, 10);
   });
   after(() => closeAll(clients));
-  // each test starts from an empty pool, whatever the one before left
-  beforeEach(() => owner.query('delete from app.pool_entries'));
 
   test(`joins racing joins: ${ROUNDS} rounds of 8 joiners released at once, every country-rule mix`, async () => {
-    for (let round = 0; round < ROUNDS; round++) {
+    await rounds(ROUNDS, async (round) => {
+      await clearPool();
       const users = await joiners(MIXES[round % MIXES.length]!);
       const outcomes = await race(owner, users.map((u, k) => joinStep(clients[k]!, u)));
-      outcomes.forEach((o, k) => okResult(o, `round ${round}: join ${k}`));
+      outcomes.forEach((o, k) => okResult(o, `join ${k}`));
       await checkPool(users);
-      // the next round starts from an empty pool
-      await owner.query('delete from app.pool_entries where user_id = any($1)', [users.map((u) => u.id)]);
-    }
+    });
   });
 
   /*
@@ -123,7 +123,9 @@ describe('concurrent pool joins on separate connections', () => {
       ['FR', 'DE', 'offline'], ['FR*', 'FR', 'offline'], ['FR', 'FR*', 'offline'], ['NG*', 'NG*', 'offline'],
       ['FR', 'DE', 'online'], ['FR*', 'FR', 'online'], ['FR', 'FR*', 'online'], ['NG*', 'NG*', 'online'],
     ];
-    for (const [waiterSpec, joinerSpec, change] of cases) {
+    await rounds(cases.length, async (round) => {
+      const [waiterSpec, joinerSpec, change] = cases[round]!;
+      await clearPool();
       const [waiter, late] = await joiners([waiterSpec, joinerSpec]) as [Joiner, Joiner];
       await waitInPool([waiter]);
       if (change === 'online') {
@@ -131,21 +133,61 @@ describe('concurrent pool joins on separate connections', () => {
         await owner.query(`update app.pool_entries set disconnected_at = now() - interval '5 seconds' where user_id = $1`, [waiter.id]);
       }
       await presence.query('begin');
-      await presence.query('select api.sync_presence($1, $2, $3)',
-        change === 'online' ? [randomUUID(), [waiter.id], []] : [randomUUID(), [], [waiter.id]]);
-      let done = false;
-      const joining = joiner.query('select api.join_pool($1, $2) as result', [late.id, late.same]).finally(() => (done = true));
-      await waitUntil(async () => done || (await blockedOnLock(owner, joiner)), 'the join to finish or to wait for presence');
-      await presence.query('commit');
+      let joining: Promise<pg.QueryResult>;
+      try {
+        await presence.query('select api.sync_presence($1, $2, $3)',
+          change === 'online' ? [randomUUID(), [waiter.id], []] : [randomUUID(), [], [waiter.id]]);
+        let done = false;
+        joining = joiner.query('select api.join_pool($1, $2) as result', [late.id, late.same]).finally(() => (done = true));
+        await waitUntil(async () => done || (await blockedOnLock(owner, joiner)), 'the join to finish or to wait for presence');
+      } finally {
+        await presence.query('commit');
+      }
       const { rows } = await joining;
       assert.equal(rows[0].result.matched, true,
         `${joinerSpec} joining while presence (${change}) holds ${waiterSpec}'s entry was queued beside them`);
       assert.deepEqual(Object.fromEntries(await checkPool([waiter, late])), { [waiter.id]: late.id, [late.id]: waiter.id });
-    }
+    });
+  });
+
+  /*
+   * One transaction takes two entries that presence changes in the other order (as a batch of
+   * joins does): presence clears the first one's disconnected_at and marks the second one's, while
+   * the batch has taken the second and wants the first. Skipping the first queues its joiner beside
+   * it; waiting for it instead deadlocks with presence. Neither may happen.
+   */
+  test('a batch taking two entries that presence is changing neither skips one nor deadlocks', async () => {
+    const [presence, batch] = [clients[8]!, clients[9]!];
+    await rounds(4, async (round) => {
+      await clearPool();
+      const [first, second] = await joiners(['FR*', 'DE*']) as [Joiner, Joiner];
+      const [forSecond, forFirst] = await joiners(['DE', 'FR']) as [Joiner, Joiner];
+      await waitInPool([first, second]);
+      await owner.query(`update app.pool_entries set disconnected_at = now() - interval '5 seconds' where user_id = $1`, [first.id]);
+      await batch.query('begin');
+      let presenceDone: Promise<Error | null> = Promise.resolve(null);
+      try {
+        const took = await batch.query('select api.join_pool($1) as result', [forSecond.id]);
+        assert.equal(took.rows[0].result.matched, true, 'set-up: the batch takes the second entry');
+        let finished = false;
+        presenceDone = presence.query('select api.sync_presence($1, $2, $3)', [randomUUID(), [first.id], [second.id]])
+          .then(() => null, (error: Error) => error).finally(() => (finished = true));
+        await waitUntil(async () => finished || (await blockedOnLock(owner, presence)), 'presence to wait for the batch');
+        const { rows } = await batch.query('select api.join_pool($1) as result', [forFirst.id]);
+        assert.equal(rows[0].result.matched, true, `round ${round}: the batch skipped the entry presence was changing`);
+      } finally {
+        await batch.query('commit');
+      }
+      const presenceError = await presenceDone;
+      if (presenceError) throw presenceError; // a deadlock, say
+      assert.deepEqual(Object.fromEntries(await checkPool([first, second, forFirst, forSecond])),
+        { [first.id]: forFirst.id, [forFirst.id]: first.id, [second.id]: forSecond.id, [forSecond.id]: second.id });
+    });
   });
 
   test(`joins racing api.sync_presence: ${ROUNDS / 2} rounds, presence changing every waiting entry while a batch and single joins take them`, async () => {
-    for (let round = 0; round < ROUNDS / 2; round++) {
+    await rounds(ROUNDS / 2, async (round) => {
+      await clearPool();
       // four users wait, each for their own country; presence marks them all offline (or back
       // online) while a batch of three joiners and a single joiner, one per country, arrive: all
       // four must be taken, and nothing may deadlock
@@ -161,14 +203,15 @@ describe('concurrent pool joins on separate connections', () => {
         { client: clients[1]!, sql: 'api.join_pool_batch($1)', params: [JSON.stringify(batch)] },
         joinStep(clients[2]!, late[3]!),
       ]);
-      outcomes.forEach((o, k) => okResult(o, `round ${round}: step ${k}`));
+      outcomes.forEach((o, k) => okResult(o, `step ${k}`));
       const partner = await checkPool([...waiters, ...late]);
-      for (const w of waiters) assert.ok(partner.has(w.id), `round ${round}: a waiter was skipped`);
-    }
+      for (const w of waiters) assert.ok(partner.has(w.id), 'a waiter was skipped');
+    });
   });
 
   test(`joins racing api.leave_pool: ${ROUNDS} rounds; a user who left is in no room, one who was taken could not leave`, async () => {
-    for (let round = 0; round < ROUNDS; round++) {
+    await rounds(ROUNDS, async (round) => {
+      await clearPool();
       // two waiters that cannot pair (one leaves), four joiners each compatible with one or both
       const waiters = await joiners(round % 2 === 0 ? ['FR*', 'DE*'] : ['FR', 'DE*']);
       const late = await joiners(['FR', 'FR*', 'DE', 'FR']);
@@ -178,13 +221,12 @@ describe('concurrent pool joins on separate connections', () => {
         { client: clients[0]!, sql: 'api.leave_pool($1)', params: [leaver.id] },
         ...late.map((u, k) => joinStep(clients[k + 1]!, u)),
       ]);
-      outcomes.slice(1).forEach((o, k) => okResult(o, `round ${round}: join ${k}`));
+      outcomes.slice(1).forEach((o, k) => okResult(o, `join ${k}`));
       const leave = outcomes[0]!;
-      if (!leave.ok) assert.equal(leave.error.code, 'CPNIP', `round ${round}: leave failed with ${leave.error.message}`);
+      if (!leave.ok) assert.equal(leave.error.code, 'CPNIP', `leave failed with ${leave.error.message}`);
       const partner = await checkPool([...waiters, ...late], leave.ok ? new Set([leaver.id]) : new Set());
       // a failed leave means a joiner took the leaver first
-      assert.equal(partner.has(leaver.id), !leave.ok, `round ${round}: leave ${leave.ok ? 'succeeded' : 'failed'} but the leaver is ${partner.has(leaver.id) ? '' : 'not '}in a room`);
-      await owner.query('delete from app.pool_entries where user_id = any($1)', [[...waiters, ...late].map((u) => u.id)]);
-    }
+      assert.equal(partner.has(leaver.id), !leave.ok, `leave ${leave.ok ? 'succeeded' : 'failed'} but the leaver is ${partner.has(leaver.id) ? '' : 'not '}in a room`);
+    });
   });
 });
