@@ -57,18 +57,31 @@ export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry
   });
   await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: 5 }, sweep);
 
+  // Sends not yet answered. pg-boss's pool, once ended, neither serves nor fails the queries still
+  // queued for one of its connections; a worker whose fetch is queued behind them then never
+  // stops, and its loop keeps the process alive for good. So stop() lets them finish first.
+  const sending = new Set<Promise<unknown>>();
+
   return {
     async schedule(room) {
-      await boss.send(EXPIRE_QUEUE, { room_id: room.id }, {
+      if (stopping) throw new Error('room expiry is stopping');
+      const sent = boss.send(EXPIRE_QUEUE, { room_id: room.id }, {
         // expires_at is written to the millisecond, rounded down: start just after the real instant
         startAfter: new Date(Date.parse(room.expires_at) + 1),
         singletonKey: room.id,
         retryLimit: 10,
         retryDelay: 1,
       });
+      sending.add(sent);
+      try {
+        await sent;
+      } finally {
+        sending.delete(sent);
+      }
     },
     async stop() {
       stopping = true;
+      await Promise.allSettled(sending);
       await boss.stop({ graceful: true, wait: true, timeout: 5_000 });
     },
   };

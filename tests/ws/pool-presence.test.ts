@@ -81,12 +81,34 @@ test('a page reload keeps the place in the pool', async () => {
 });
 
 test('a user who never opened a notification socket keeps the 15-minute rule', async () => {
-  const waiter = await registerUser(server.url);
-  assert.equal((await join(waiter)).status, 202);
-  const row = await entryWhen(waiter, (r) => r !== undefined);
-  assert.equal(row!.disconnected_at, null);
-  const joiner = await registerUser(server.url, { country: 'NG' });
-  assert.equal((await join(joiner)).status, 201);
+  // two users wait without a socket, each for their own country
+  const stale = await registerUser(server.url, { country: 'JP' });
+  const fresh = await registerUser(server.url, { country: 'BR' });
+  for (const waiter of [stale, fresh]) {
+    assert.equal((await request(server.url, 'POST', '/pool/join', { token: waiter.token, body: { same_country: true } })).status, 202);
+  }
+  const { rows } = await owner.query(
+    `select user_id, disconnected_at, expires_at - joined_at between interval '14 minutes 59 seconds' and interval '15 minutes' as fifteen_minutes
+       from app.pool_entries where user_id = any($1) order by joined_at`, [[stale.id, fresh.id]]);
+  assert.deepEqual(rows, [
+    { user_id: stale.id, disconnected_at: null, fifteen_minutes: true },
+    { user_id: fresh.id, disconnected_at: null, fifteen_minutes: true },
+  ]);
+  // presence reports come and go (once a second) and leave a socket-less entry alone: fresh has
+  // waited 14 minutes 59 seconds, stale 15 minutes and a moment
+  await owner.query(`update app.pool_entries set expires_at = now() + interval '1 second' where user_id = $1`, [fresh.id]);
+  await owner.query(`update app.pool_entries set expires_at = now() - interval '1 millisecond' where user_id = $1`, [stale.id]);
+
+  const forStale = await registerUser(server.url, { country: 'JP' });
+  assert.equal((await join(forStale)).status, 202, 'an entry past its 15 minutes is not matched');
+  const forFresh = await registerUser(server.url, { country: 'BR' });
+  const matched = await join(forFresh);
+  assert.equal(matched.status, 201, 'an entry within its 15 minutes is matched');
+  assert.equal(matched.body.room.partner_country, 'BR');
+  const { rows: [room] } = await owner.query('select user_a, user_b from app.rooms where id = $1', [matched.body.room_id]);
+  assert.deepEqual(room, { user_a: fresh.id, user_b: forFresh.id });
+  // the user whose entry ran out may join again (and is matched with the one waiting for JP)
+  assert.equal((await join(stale)).status, 201);
 });
 
 test('online_count counts distinct users, and drops when one leaves', async () => {
