@@ -12,7 +12,7 @@ import pg from 'pg';
  * waiting in pg_locks, the controller lets go and they all run at once.
  */
 
-/** Connections as the gateway role (api.* only), as src/db/pool.ts makes them. */
+/** Connections acting as chat_gateway (api.* only): role set in the start-up packet, as src/db/pool.ts does. */
 export async function gatewayClients(url: string, count: number): Promise<pg.Client[]> {
   return Promise.all(Array.from({ length: count }, async () => {
     const client = new pg.Client({ connectionString: url, options: '-c role=chat_gateway' });
