@@ -13,13 +13,13 @@
  * country and share its lock. The lock is held until commit, so the second joiner sees the first
  * one's entry.
  *
- * Partners are taken "for update skip locked", which is right only because a joiner never finds
- * a compatible entry row-locked by anything that leaves it waiting: a join that can take the same
- * entry holds a pool lock of its country or "any" (one of them runs first, the other skips a user
- * who is being taken); presence, which changes entries in place, takes the same locks first (see
- * internal.lock_pool_entries); leave and the sweep only lock entries they delete. Skipping, not
- * waiting, is what keeps a batch from deadlocking with presence over two entries. Whatever comes
- * to change pool entries in place must take the pool's locks too.
+ * Partners are taken "for update skip locked". That is right only because a compatible entry is
+ * never row-locked by anything that leaves it waiting: another join locks it only to take it,
+ * leave and the sweep only to delete it, and presence, which changes entries in place, first
+ * takes the pool's locks that cover them (internal.lock_pool_entries), so it never overlaps a
+ * join that could take them. Anything that comes to change pool entries in place must do the
+ * same. Skipping rather than waiting keeps a batch from deadlocking with such a writer over two
+ * entries (tests/sql/concurrency/pool.test.ts shows both failures).
  */
 create function api.join_pool(
   p_user uuid,
