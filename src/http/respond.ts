@@ -25,8 +25,14 @@ export function send(res: HttpResponse, reply: Reply, options: { withoutBody?: b
     res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
     if (body !== undefined) res.writeHeader('content-type', 'application/json; charset=utf-8');
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.writeHeader(name, value);
-    if (options.withoutBody) res.endWithoutBody(body === undefined ? 0 : Buffer.byteLength(body));
-    else res.end(body);
+    if (options.withoutBody) {
+      // endWithoutBody(length) of uWS 20.30 leaves the response pending for ever (it waits for
+      // those bytes): the header is written here and the response ended as one without a length
+      res.writeHeader('content-length', String(body === undefined ? 0 : Buffer.byteLength(body)));
+      res.endWithoutBody();
+    } else {
+      res.end(body);
+    }
   });
 }
 
