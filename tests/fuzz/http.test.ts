@@ -14,9 +14,10 @@ import { describeGrowth, readMemory } from './memory.js';
  */
 
 let server: TestServer;
+// behind one trusted proxy, so the fuzzed X-Forwarded-For and Forwarded headers are parsed too
 withTestServer((s) => {
   server = s;
-});
+}, { trustProxy: 1 });
 
 /** Path segments as a client could send them: plain when URL-safe, else percent-encoded bytes. */
 const segment = (id: string) =>
@@ -29,7 +30,11 @@ const query = fc.oneof(
   headerValue.map((text) => `?${text.replace(/[\s#]/g, '')}`),
 );
 
-const extraHeaders = fc.dictionary(fc.stringMatching(/^x-[a-z0-9-]{1,20}$/), headerValue, { maxKeys: 5 });
+const extraHeaders = fc.dictionary(
+  fc.oneof(fc.stringMatching(/^x-[a-z0-9-]{1,20}$/), fc.constantFrom('x-forwarded-for', 'forwarded')),
+  fc.oneof(headerValue, fc.ipV4().map((ip) => `${ip}, 10.0.0.1`), fc.ipV6().map((ip) => `for="[${ip}]:80"`)),
+  { maxKeys: 5 },
+);
 
 test('HTTP: any request to any route: no 5xx, every 4xx {error, code}, answered in time, memory flat', async (t) => {
   const { a, roomId } = await matchPair(server.url);
