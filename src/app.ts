@@ -7,9 +7,10 @@ import type { Config } from './config.js';
 import { createPool } from './db/pool.js';
 import { gatewayDatabaseUrl } from './db/roles.js';
 import { startExpiry } from './expiry.js';
+import { guard } from './guard.js';
 import { createCors } from './http/cors.js';
 import { errorBody, send } from './http/respond.js';
-import { createRouter } from './http/route.js';
+import { answerInternalError, createRouter } from './http/route.js';
 import { startListener } from './listener.js';
 import { log } from './log.js';
 import { SendBatcher } from './realtime/batcher.js';
@@ -61,10 +62,12 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId });
   notificationSocketRoute(app, { tokens, cors, hub, presence });
 
-  app.options('/*', (res, req) => {
+  app.options('/*', guard('OPTIONS', (res, req) => {
     const origin = req.getHeader('origin');
+    const allowed = cors.isPreflightAllowed(origin);
     send(res, {
-      status: cors.isPreflightAllowed(origin) ? 204 : 403,
+      status: allowed ? 204 : 403,
+      body: allowed ? undefined : errorBody('origin not allowed', 'forbidden_origin'),
       headers: {
         ...cors.headersFor(origin),
         'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
@@ -72,8 +75,10 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
         'access-control-max-age': '600',
       },
     });
-  });
-  app.any('/*', (res) => send(res, { status: 404, body: errorBody('route not found', 'route_not_found') }));
+  }, answerInternalError));
+  app.any('/*', guard('unknown route', (res, req) =>
+    send(res, { status: 404, body: errorBody('route not found', 'route_not_found') }, { withoutBody: req.getMethod() === 'head' }),
+  answerInternalError));
 
   const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
     app.listen(config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`port ${config.port} is not available`)))));

@@ -1,4 +1,5 @@
 import pgListen from 'pg-listen';
+import { guard } from './guard.js';
 import { log } from './log.js';
 import type { Envelope, MessagesEnvelope } from './realtime/hub.js';
 
@@ -29,22 +30,16 @@ export async function startListener(
     },
   );
   let connected = false;
-  subscriber.notifications.on(CHANNEL, (event) => {
-    try {
-      onEvent(event);
-    } catch (error) {
-      log.error(`event ${event?.type} could not be relayed`, error);
-    }
-  });
+  subscriber.notifications.on(CHANNEL, guard('relaying an event', onEvent));
   subscriber.events.on('error', (error) => log.warn(`listener: ${error.message}`));
   subscriber.events.on('reconnect', (attempt) => {
     if (attempt === 1) log.warn('listener: connection lost, reconnecting');
   });
-  subscriber.events.on('connected', () => {
+  subscriber.events.on('connected', guard('listener catch-up', () => {
     if (!connected) return;
     log.info('listener: reconnected, catching up from the tables');
     onReconnected();
-  });
+  }));
   await subscriber.connect();
   await subscriber.listenTo(CHANNEL);
   connected = true;

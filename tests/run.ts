@@ -58,7 +58,7 @@ async function main(): Promise<number> {
     await migrate(templateUrl.toString(), { gatewayUrl });
 
     const files = process.argv.slice(2);
-    const args = ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, '--test-timeout=120000',
+    const args = ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 120000}`,
       ...(files.length > 0 ? files : await testFiles(path.dirname(new URL(import.meta.url).pathname)))];
     const child = spawn(process.execPath, args, {
       stdio: 'inherit',

@@ -17,8 +17,18 @@ export function readJsonBody(res: HttpResponse, contentLength: number | undefine
     const chunks: Buffer[] = [];
     let size = 0;
     let failed = false;
+    // uWS calls this outside any handler: an exception here would end the process, so every
+    // failure becomes the request's (the router's error boundary answers it)
     res.onData((chunk, isLast) => {
       if (failed) return;
+      try {
+        collect(chunk, isLast);
+      } catch (error) {
+        failed = true;
+        reject(error);
+      }
+    });
+    function collect(chunk: ArrayBuffer, isLast: boolean): void {
       size += chunk.byteLength;
       if (size > MAX_BODY_BYTES) {
         failed = true;
@@ -47,7 +57,7 @@ export function readJsonBody(res: HttpResponse, contentLength: number | undefine
         return;
       }
       resolve(value);
-    });
+    }
   });
 }
 

@@ -4,7 +4,7 @@ const STATUS_TEXT: Record<number, string> = {
   200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
   400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
   405: '405 Method Not Allowed', 409: '409 Conflict', 410: '410 Gone', 413: '413 Payload Too Large',
-  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
+  415: '415 Unsupported Media Type', 426: '426 Upgrade Required', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
 
@@ -14,13 +14,25 @@ export interface Reply {
   headers?: Record<string, string>;
 }
 
-/** Writes a whole JSON response in one corked write. The response must not be aborted. */
-export function send(res: HttpResponse, reply: Reply): void {
+/**
+ * Writes a whole JSON response in one corked write. The response must not be aborted.
+ * `withoutBody` answers a HEAD request: the same status and headers, and the Content-Length the
+ * body would have, but no body.
+ */
+export function send(res: HttpResponse, reply: Reply, options: { withoutBody?: boolean } = {}): void {
+  const body = reply.body === undefined ? undefined : JSON.stringify(reply.body);
   res.cork(() => {
     res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
-    if (reply.body !== undefined) res.writeHeader('content-type', 'application/json; charset=utf-8');
+    if (body !== undefined) res.writeHeader('content-type', 'application/json; charset=utf-8');
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.writeHeader(name, value);
-    res.end(reply.body === undefined ? undefined : JSON.stringify(reply.body));
+    if (options.withoutBody) {
+      // endWithoutBody(length) of uWS 20.30 leaves the response pending for ever (it waits for
+      // those bytes): the header is written here and the response ended as one without a length
+      res.writeHeader('content-length', String(body === undefined ? 0 : Buffer.byteLength(body)));
+      res.endWithoutBody();
+    } else {
+      res.end(body);
+    }
   });
 }
 

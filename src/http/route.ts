@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { mapDatabaseError } from '../db/errors.js';
+import { guard } from '../guard.js';
 import { log } from '../log.js';
 import { readJsonBody } from './body.js';
 import { clientAddress } from './client-address.js';
@@ -36,7 +37,7 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
   return {
     route(method, pattern, handler, options = {}) {
       const paramCount = (pattern.match(/:/g) ?? []).length;
-      app[method](pattern, (res: HttpResponse, req: HttpRequest) => {
+      const serve = (res: HttpResponse, req: HttpRequest, withoutBody: boolean): Promise<void> => {
         let aborted = false;
         res.onAborted(() => {
           aborted = true;
@@ -53,7 +54,7 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
         };
         const body = method === 'get' ? Promise.resolve(undefined) : readJsonBody(res, contentLength ? Number(contentLength) : undefined);
 
-        void (async (): Promise<Reply> => {
+        return (async (): Promise<Reply> => {
           ctx.body = await body;
           if (options.auth) ctx.userId = await authenticate(ctx.authorization);
           return handler(ctx);
@@ -61,11 +62,22 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
           .catch(toErrorReply)
           .then((reply) => {
             if (aborted) return;
-            send(res, { ...reply, headers: { ...cors.headersFor(origin), ...reply.headers } });
+            send(res, { ...reply, headers: { ...cors.headersFor(origin), ...reply.headers } }, { withoutBody });
           });
-      });
+      };
+      const where = `${method === 'del' ? 'DELETE' : method.toUpperCase()} ${pattern}`;
+      app[method](pattern, guard(where, (res: HttpResponse, req: HttpRequest) => serve(res, req, false), answerInternalError));
+      // HEAD is GET without the body (same status and headers, Content-Length of the body not sent)
+      if (method === 'get') {
+        app.head(pattern, guard(`HEAD ${pattern}`, (res: HttpResponse, req: HttpRequest) => serve(res, req, true), answerInternalError));
+      }
     },
   };
+}
+
+/** The `recover` of every HTTP callback's guard: whatever failed, the client gets a 500. */
+export function answerInternalError(res: HttpResponse): void {
+  send(res, { status: 500, body: errorBody('internal server error', 'internal') });
 }
 
 export function toErrorReply(error: unknown): Reply {

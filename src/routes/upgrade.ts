@@ -1,9 +1,11 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import type { Tokens } from '../auth/tokens.js';
+import { guard } from '../guard.js';
 import { HttpError } from '../http/errors.js';
 import type { Cors } from '../http/cors.js';
-import { toErrorReply } from '../http/route.js';
+import { answerInternalError, toErrorReply } from '../http/route.js';
 import { send } from '../http/respond.js';
+import { handshakeError } from './handshake.js';
 
 /** What an upgrade handler copies out of the request before its first await. */
 export interface UpgradeRequest {
@@ -16,8 +18,9 @@ export interface UpgradeRequest {
 }
 
 /**
- * The shared part of both WebSocket handshakes: Origin allow-list (403), the token from
- * ?token= or a "bearer.<jwt>" sub-protocol (401), then the socket-specific `authorize` step.
+ * The shared part of both WebSocket handshakes: a well-formed handshake (400/426), Origin
+ * allow-list (403), the token from ?token= or a "bearer.<jwt>" sub-protocol (401), then the
+ * socket-specific `authorize` step.
  * Every refusal is a plain HTTP answer before the upgrade. The sub-protocol carrying the token
  * is echoed back, as browsers require.
  */
@@ -27,7 +30,7 @@ export function upgradeHandler<T>(
   paramCount: number,
   authorize: (userId: string, request: UpgradeRequest) => Promise<T>,
 ) {
-  return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+  const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): Promise<void> => {
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -40,8 +43,15 @@ export function upgradeHandler<T>(
       query: new URLSearchParams(req.getQuery() ?? ''),
       params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
     };
+    const invalid = handshakeError({
+      upgrade: req.getHeader('upgrade'),
+      connection: req.getHeader('connection'),
+      version: req.getHeader('sec-websocket-version'),
+      key: request.key,
+    });
 
-    void (async () => {
+    return (async () => {
+      if (invalid) throw invalid;
       if (!cors.allowsSocketOrigin(request.origin)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
       const bearerProtocol = request.protocol.split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
       const token = request.query.get('token') ?? bearerProtocol?.slice('bearer.'.length);
@@ -63,4 +73,5 @@ export function upgradeHandler<T>(
       },
     );
   };
+  return guard('WebSocket upgrade', upgrade, answerInternalError);
 }

@@ -4,6 +4,7 @@ import type { Cors } from '../http/cors.js';
 import type { Hub } from '../realtime/hub.js';
 import { sendCount, type Presence } from '../realtime/presence.js';
 import { MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
+import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
 
 /**
@@ -11,8 +12,7 @@ import { upgradeHandler } from './upgrade.js';
  * new_message, matched, room_closed, online_count. Anything a client sends gets an error frame.
  */
 export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Tokens; cors: Cors; hub: Hub; presence: Presence }): void {
-  app.ws<NotificationSocketData>('/ws/notifications', {
-    maxPayloadLength: 64 * 1024,
+  app.ws<NotificationSocketData>('/ws/notifications', socketBehavior('/ws/notifications', {
     idleTimeout: 120,
     sendPingsAutomatically: true,
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
@@ -29,5 +29,5 @@ export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Token
       ws.getUserData().closed = true;
       deps.presence.remove(ws);
     },
-  });
+  }));
 }

@@ -8,6 +8,7 @@ import { FrameError, parseClientFrame, type ClientFrame } from '../realtime/clie
 import type { Hub } from '../realtime/hub.js';
 import { RateLimiter } from '../realtime/rate-limit.js';
 import { closeSocket, sendFrame, MAX_BUFFERED_BYTES, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
+import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
 
 const MESSAGES_PER_SECOND = 20;
@@ -136,8 +137,7 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
     }
   }
 
-  app.ws<RoomSocketData>('/ws/:room_id', {
-    maxPayloadLength: 64 * 1024,
+  app.ws<RoomSocketData>('/ws/:room_id', socketBehavior('/ws/:room_id', {
     idleTimeout: 120,
     sendPingsAutomatically: true,
     // sendFrame closes a socket at 1 MiB; uWS must never drop frames silently before that
@@ -159,6 +159,6 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       ws.getUserData().closed = true;
       deps.hub.leaveRoom(ws);
     },
-  });
+  }));
 
 }
