@@ -41,6 +41,15 @@ export class SendBatcher {
   async drain(): Promise<void> {
     await Promise.all(this.lanes.map((lane) => lane.drain()));
   }
+
+  /**
+   * Resolves once the batches being committed right now have answered their senders. A message
+   * visible in the table is either answered already or in one of those batches (each lane runs
+   * one at a time), so after this every local sender of it has had its ack.
+   */
+  async settled(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.running()));
+  }
 }
 
 /**
@@ -71,6 +80,11 @@ class BatchLane {
       if (!this.flushing) this.startFlush();
       await this.flushing;
     }
+  }
+
+  /** The flush running now, if any (it never rejects: failures become results). */
+  running(): Promise<void> {
+    return this.flushing ?? Promise.resolve();
   }
 
   private schedule(): void {

@@ -35,6 +35,8 @@ export class Hub {
     private readonly db: pg.Pool,
     private readonly gatewayId: string,
     private readonly presence: Presence,
+    /** SendBatcher.settled: a feed reading messages from the table waits for their acks first. */
+    private readonly sendsSettled: () => Promise<void>,
   ) {}
 
   joinRoom(ws: RoomSocket, onJoined: () => void): void {
@@ -43,7 +45,7 @@ export class Hub {
     if (!feed) {
       feed = new RoomFeed(roomId, this.db, this.gatewayId, (empty) => {
         if (this.feeds.get(empty.roomId) === empty) this.feeds.delete(empty.roomId);
-      });
+      }, this.sendsSettled);
       this.feeds.set(roomId, feed);
     }
     feed.join(ws, onJoined);
