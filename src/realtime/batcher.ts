@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { describeTransient, isTransientDatabaseError } from '../db/transient.js';
 import { log } from '../log.js';
 
 /** One thing a room socket asked the database to do. */
@@ -133,7 +134,9 @@ class BatchLane {
         const half = Math.ceil(batch.length / 2);
         return [...(await this.post(batch.slice(0, half))), ...(await this.post(batch.slice(half)))];
       }
-      log.error(`send batch of ${batch.length} failed`, error);
+      // the database restarting: each sender gets `unavailable` and retries with its client_id
+      if (isTransientDatabaseError(error)) log.warn(`send batch of ${batch.length} not stored: ${describeTransient(error)}`);
+      else log.error(`send batch of ${batch.length} failed`, error);
       const code = dataError ? 'invalid_frame' : 'unavailable';
       return batch.map((pending) => [pending, { ok: false, code }]);
     }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { describeTransient } from '../db/transient.js';
 import { log } from '../log.js';
 import type { Presence } from './presence.js';
 import { RoomFeed, type FeedMessage } from './room-feed.js';
@@ -138,7 +139,7 @@ export class Hub {
       const { rows } = await this.db.query('select api.unread_counts($1) as rooms', [userId]);
       this.presence.sendToUser(userId, JSON.stringify({ type: 'unread', rooms: rows[0].rooms }));
     } catch (error) {
-      log.warn(`unread badges for a user failed: ${(error as Error).message}`);
+      log.warn(`unread badges for a user failed: ${describeTransient(error)}`);
     }
   }
 }

@@ -95,7 +95,8 @@ export class RoomFeed {
           this.closeSocket(ws, reason); // the room closed between the handshake and now
         } else {
           // never a socket left open but deaf: the client reconnects and resumes
-          log.error(`room feed ${this.roomId}: a socket could not join`, error);
+          if (isTransientDatabaseError(error)) log.warn(`room feed ${this.roomId}: a socket could not join (${describeTransient(error)}), it reconnects`);
+          else log.error(`room feed ${this.roomId}: a socket could not join`, error);
           closeSocket(ws, 1011, 'could not join the room, reconnect');
         }
       } finally {
