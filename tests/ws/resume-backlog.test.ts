@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import type pg from 'pg';
-import { RoomFeed, type FeedMessage } from '../../src/realtime/room-feed.js';
-import { MAX_BUFFERED_BYTES, type RoomSocket, type RoomSocketData } from '../../src/realtime/sockets.js';
 import { matchPair } from '../support/client.js';
+import { fakeSocket, fakeTable, joinFeed } from '../support/fake-feed.js';
 import { connect } from '../support/database.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { closeAllSockets, openRoom, sendMessage, waitFrame, waitFrames } from '../support/ws.js';
@@ -14,52 +12,7 @@ import { closeAllSockets, openRoom, sendMessage, waitFrame, waitFrames } from '.
  * never a room's whole history), in order, and stopped as soon as the socket fell behind.
  */
 
-const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
-
-/** A stand-in for the pool: api.room_feed over `total` stored messages, recording each read. */
-function fakeTable(total: number, socketFrames: () => number) {
-  const reads: Array<{ after: number; limit: number; framesSentBefore: number }> = [];
-  const db = {
-    async query(_sql: string, [, after, limit]: [string, number, number]) {
-      reads.push({ after, limit, framesSentBefore: socketFrames() });
-      const rows: FeedMessage[] = range(after + 1, Math.min(total, after + limit)).map((seq) => ({
-        seq, id: `m${seq}`, side: 'b', sender: 'user-b', alias: 'alias-b', content: `message ${seq}`,
-        client_id: `c${seq}`, sent_at: '2026-11-30T00:00:00.000Z',
-      }));
-      return { rows };
-    },
-  };
-  return { db: db as unknown as pg.Pool, reads };
-}
-
-/** A stand-in for a uWS room socket: records frames; its buffer "fills" after `drainedFrames`. */
-function fakeSocket(afterSeq: number, drainedFrames = Infinity) {
-  const frames: Array<{ seq: number }> = [];
-  let closedWith: number | undefined;
-  const data: RoomSocketData = {
-    id: 1, userId: 'user-a', roomId: 'room', side: 'a', afterSeq, lastSeqAtHandshake: afterSeq, joined: false,
-    waitingFrames: [], ackedSeqs: new Set(), replies: Promise.resolve(), closed: false,
-  };
-  const ws = {
-    getUserData: () => data,
-    cork: (fn: () => void) => fn(),
-    send: (frame: string) => frames.push(JSON.parse(frame)),
-    getBufferedAmount: () => (frames.length > drainedFrames ? MAX_BUFFERED_BYTES + 1 : 0),
-    end: (code: number) => (closedWith = code),
-  };
-  return { ws: ws as unknown as RoomSocket, frames, data, closedCode: () => closedWith };
-}
-
-/**
- * A feed over the fake table; resolves once the socket has joined, or once the feed is empty
- * again (a socket closed while joining never joins).
- */
-function joinFeed(db: pg.Pool, pageSize: number, ws: RoomSocket): Promise<void> {
-  return new Promise((resolve) => {
-    const feed = new RoomFeed('room', db, 'gateway', () => resolve(), async () => {}, pageSize);
-    feed.join(ws, () => resolve());
-  });
-}
+import { range } from '../support/fake-feed.js';
 
 describe('resume streams the backlog page by page', () => {
   test('each page is sent before the next one is read, and all arrive in order', async () => {
