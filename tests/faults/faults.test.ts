@@ -143,9 +143,14 @@ describe('faults under load', () => {
   });
 
   test('PostgreSQL restarted: deliveries resume with the acks', async () => {
-    await scenario('PostgreSQL restart', 1, async ({ clients, acks }) => {
+    await scenario('PostgreSQL restart', 1, async ({ gateways: [gateway], pairs, clients, acks }) => {
       await acks(150);
-      await database.restart();
+      await database.restart(async () => {
+        // meanwhile HTTP answers 503 unavailable (the contract's shape), not 500
+        const res = await fetch(`${gateway!.url}/rooms/me`, { headers: { authorization: `Bearer ${pairs[0]!.a.member.token}` } });
+        assert.equal(res.status, 503);
+        assert.equal(((await res.json()) as { code: string }).code, 'unavailable');
+      });
       const restarted = Date.now();
       await acks(150);
       // the first ack and the first delivery after the restart: the listener is as quick as the pool

@@ -34,10 +34,14 @@ export class FaultDatabase {
     return `postgres://postgres:postgres@127.0.0.1:${this.port}/chat`;
   }
 
-  /** A fast shutdown (every backend terminated, as an operator's restart does), then a start. */
-  async restart(): Promise<void> {
+  /**
+   * A fast shutdown (every backend terminated, as an operator's restart does), then a start;
+   * `whileDown` runs in between.
+   */
+  async restart(whileDown: () => Promise<void> = async () => {}): Promise<void> {
     await this.server?.stop();
     this.server = undefined;
+    await whileDown();
     await this.boot();
   }
 
