@@ -77,12 +77,9 @@ export class RoomFeed {
           const upTo = this.seq;
           if (from < upTo) {
             await this.readPages(from, (page) => {
-              for (const message of page) {
-                if (message.seq > upTo) return false;
-                this.sendTo(ws, message);
-              }
-              return !data.closed && page[page.length - 1]!.seq < upTo;
-            });
+              for (const message of page) this.sendTo(ws, message);
+              return !data.closed;
+            }, upTo);
           }
         }
         if (data.closed) return;
@@ -185,8 +182,8 @@ export class RoomFeed {
           }
           this.deliver(message);
         }
-        return !announced || page[page.length - 1]!.seq < announced.seq;
-      });
+        return true;
+      }, announced?.seq);
     } catch (error) {
       const reason = closedReason(error);
       if (reason) return this.closeAll(reason); // its room.closed event was lost with the connection
@@ -199,17 +196,23 @@ export class RoomFeed {
   }
 
   /**
-   * Reads the table after `seq` one page at a time: `use` has handled a page (sent its frames)
-   * before the next one is read, so a long backlog never sits in memory whole. Stops when `use`
-   * answers false or the table has no more.
+   * Reads the table after `seq` (up to `upTo`) one page at a time: `use` has handled a page (sent
+   * its frames) before the next one is read, so a long backlog never sits in memory whole. Stops
+   * when `use` answers false or the table has no more.
    */
-  private async readPages(seq: number, use: (page: FeedMessage[]) => boolean | Promise<boolean>): Promise<void> {
-    for (let after = seq; ; ) {
+  private async readPages(
+    seq: number,
+    use: (page: FeedMessage[]) => boolean | Promise<boolean>,
+    upTo = Infinity,
+  ): Promise<void> {
+    for (let after = seq; after < upTo; ) {
+      // never more than asked for: a gap of one big message must not read the rest of the room
+      const limit = Math.min(this.pageSize, upTo - after);
       const { rows } = await this.db.query<FeedMessage>(
         'select seq::float8 as seq, id, side, sender, alias, content, client_id, sent_at from api.room_feed($1, $2, $3)',
-        [this.roomId, after, this.pageSize],
+        [this.roomId, after, limit],
       );
-      if (rows.length === 0 || !(await use(rows)) || rows.length < this.pageSize) return;
+      if (rows.length === 0 || !(await use(rows)) || rows.length < limit) return;
       after = rows[rows.length - 1]!.seq;
     }
   }

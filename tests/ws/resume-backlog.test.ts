@@ -41,6 +41,20 @@ describe('resume streams the backlog page by page', () => {
   });
 });
 
+describe('refills read only what they need', () => {
+  test('a message announced without its content (too big for NOTIFY) is read alone, not with the rest of the room', async () => {
+    const socket = fakeSocket(null);
+    const table = fakeTable(0, () => socket.frames.length);
+    const feed = await joinFeed(table.db, 100, socket.ws);
+    table.total = 500; // many more are stored already, each with its own event on the way
+    feed.onMessage({ seq: 1, id: 'm1', side: 'b', sender: 'user-b', alias: 'alias-b', content: null, client_id: 'c1', sent_at: '', origin: 'x' });
+    await new Promise<void>((resolve) => feed.broadcast(() => void resolve()));
+
+    assert.deepEqual(socket.frames.map((f) => [f.type, f.seq]), [['message', 1]]);
+    assert.deepEqual(table.reads.slice(1).map((r) => [r.after, r.limit]), [[0, 1]], 'one row read');
+  });
+});
+
 describe('resume of a long backlog over a real socket', () => {
   let server: TestServer;
   before(async () => {
