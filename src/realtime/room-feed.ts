@@ -65,8 +65,6 @@ export class RoomFeed {
             for (const message of page) this.deliver(message, ws);
             return !data.closed;
           });
-          // stopped half-way (the socket fell behind and was closed): the next socket starts afresh
-          if (data.closed) this.seq = -1;
         } else {
           // the socket has seen more than the feed (the listener lags): bring the feed up first
           if (from > this.seq) await this.refill();
@@ -97,6 +95,9 @@ export class RoomFeed {
           closeSocket(ws, 1011, 'could not join the room, reconnect');
         }
       } finally {
+        // A feed left without sockets (this one stopped half-way, fell behind, or failed) keeps
+        // no position: the next socket starts it afresh from its own resume point.
+        if (this.sockets.size === 0) this.seq = -1;
         this.joining--;
         if (this.isEmpty) this.onEmpty(this);
       }

@@ -65,7 +65,7 @@ export class FaultDatabase {
 export class Gateway {
   private child: ChildProcess | undefined;
   private port = 0;
-  /** Everything every incarnation logged, and what the current one logged since its start. */
+  /** Everything every incarnation of this gateway logged. */
   output = '';
 
   constructor(readonly name: string, private readonly databaseUrl: string) {}
