@@ -45,8 +45,8 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const passwords = await createPasswords({ concurrency: config.hashConcurrency, queue: config.hashQueue });
   const cors = createCors(config.corsOrigins);
   const presence = new Presence(db, gatewayId);
-  const hub = new Hub(db, gatewayId, presence);
   const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs, config.sendLanes);
+  const hub = new Hub(db, gatewayId, presence, () => batcher.settled());
   const listener = await startListener(gatewayUrl, (event) => hub.dispatch(event), () => hub.catchUp());
   const expiry = await startExpiry(ownerUrl, db);
 

@@ -33,7 +33,7 @@ export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry
     if (!stopping) log.warn(`pg-boss: ${error.message}`);
   });
   // pg-boss's queue creation deadlocks when several processes start at once: one at a time
-  const lock = new pg.Client({ connectionString: ownerUrl });
+  const lock = new pg.Client({ connectionString: ownerUrl, application_name: 'chat-expiry' });
   await lock.connect();
   try {
     await lock.query('select pg_advisory_lock($1)', [SETUP_LOCK]);

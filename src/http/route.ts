@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { mapDatabaseError } from '../db/errors.js';
+import { isTransientDatabaseError } from '../db/transient.js';
 import { guard } from '../guard.js';
 import { log } from '../log.js';
 import { readJsonBody } from './body.js';
@@ -89,16 +90,10 @@ export function toErrorReply(error: unknown): Reply {
     const headers = mapped.status === 429 && mapped.detail ? { 'retry-after': mapped.detail } : undefined;
     return { status: mapped.status, body: errorBody(mapped.message, mapped.code, mapped.details), headers };
   }
-  const unavailable = isConnectionError(error);
+  // the database restarting: 503, the client retries; nothing unexpected to report
+  const unavailable = isTransientDatabaseError(error);
   if (!unavailable) log.error('unexpected error in a request', error);
   return unavailable
     ? { status: 503, body: errorBody('service temporarily unavailable', 'unavailable') }
     : { status: 500, body: errorBody('internal server error', 'internal') };
-}
-
-function isConnectionError(error: unknown): boolean {
-  const code = (error as { code?: string })?.code;
-  return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ETIMEDOUT'
-    || code === '57P01' || code === '57P03' || code === '53300'
-    || (error instanceof Error && /Connection terminated|timeout exceeded when trying to connect/.test(error.message));
 }

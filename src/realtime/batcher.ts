@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { describeTransient, isTransientDatabaseError } from '../db/transient.js';
 import { log } from '../log.js';
 
 /** One thing a room socket asked the database to do. */
@@ -41,6 +42,15 @@ export class SendBatcher {
   async drain(): Promise<void> {
     await Promise.all(this.lanes.map((lane) => lane.drain()));
   }
+
+  /**
+   * Resolves once the batches being committed right now have answered their senders. A message
+   * visible in the table is either answered already or in one of those batches (each lane runs
+   * one at a time), so after this every local sender of it has had its ack.
+   */
+  async settled(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.running()));
+  }
 }
 
 /**
@@ -71,6 +81,11 @@ class BatchLane {
       if (!this.flushing) this.startFlush();
       await this.flushing;
     }
+  }
+
+  /** The flush running now, if any (it never rejects: failures become results). */
+  running(): Promise<void> {
+    return this.flushing ?? Promise.resolve();
   }
 
   private schedule(): void {
@@ -119,7 +134,9 @@ class BatchLane {
         const half = Math.ceil(batch.length / 2);
         return [...(await this.post(batch.slice(0, half))), ...(await this.post(batch.slice(half)))];
       }
-      log.error(`send batch of ${batch.length} failed`, error);
+      // the database restarting: each sender gets `unavailable` and retries with its client_id
+      if (isTransientDatabaseError(error)) log.warn(`send batch of ${batch.length} not stored: ${describeTransient(error)}`);
+      else log.error(`send batch of ${batch.length} failed`, error);
       const code = dataError ? 'invalid_frame' : 'unavailable';
       return batch.map((pending) => [pending, { ok: false, code }]);
     }

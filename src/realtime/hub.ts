@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { describeTransient } from '../db/transient.js';
 import { log } from '../log.js';
 import type { Presence } from './presence.js';
 import { RoomFeed, type FeedMessage } from './room-feed.js';
@@ -35,6 +36,8 @@ export class Hub {
     private readonly db: pg.Pool,
     private readonly gatewayId: string,
     private readonly presence: Presence,
+    /** SendBatcher.settled: a feed reading messages from the table waits for their acks first. */
+    private readonly sendsSettled: () => Promise<void>,
   ) {}
 
   joinRoom(ws: RoomSocket, onJoined: () => void): void {
@@ -43,7 +46,7 @@ export class Hub {
     if (!feed) {
       feed = new RoomFeed(roomId, this.db, this.gatewayId, (empty) => {
         if (this.feeds.get(empty.roomId) === empty) this.feeds.delete(empty.roomId);
-      });
+      }, this.sendsSettled);
       this.feeds.set(roomId, feed);
     }
     feed.join(ws, onJoined);
@@ -136,7 +139,7 @@ export class Hub {
       const { rows } = await this.db.query('select api.unread_counts($1) as rooms', [userId]);
       this.presence.sendToUser(userId, JSON.stringify({ type: 'unread', rooms: rows[0].rooms }));
     } catch (error) {
-      log.warn(`unread badges for a user failed: ${(error as Error).message}`);
+      log.warn(`unread badges for a user failed: ${describeTransient(error)}`);
     }
   }
 }

@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { describeTransient } from '../db/transient.js';
 import { log } from '../log.js';
 import { sendFrame, type NotificationSocket } from './sockets.js';
 
@@ -96,7 +97,7 @@ export class Presence {
       .catch((error) => {
         // try again next time: nothing is lost, the changes are simply reported later
         for (const userId of [...online, ...offline]) this.changed.add(userId);
-        log.warn(`presence sync failed: ${(error as Error).message}`);
+        log.warn(`presence sync failed: ${describeTransient(error)}`);
         return this.onlineCount;
       })
       .finally(() => {

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { log } from '../log.js';
-import { closeSocket, sendFrame, type RoomSocket } from './sockets.js';
+import { describeTransient, isTransientDatabaseError } from '../db/transient.js';
+import { closeSocket, sendFrame, type RoomSocket, type RoomSocketData } from './sockets.js';
 
 /** A stored message as the feed needs it to address both sides of the room. */
 export interface FeedMessage {
@@ -16,6 +17,7 @@ export interface FeedMessage {
   origin?: string;
 }
 
+/** Rows per read of the table: what a resume or a refill holds in memory at most. */
 const PAGE = 1000;
 
 /**
@@ -38,6 +40,9 @@ export class RoomFeed {
     private readonly db: pg.Pool,
     private readonly gatewayId: string,
     private readonly onEmpty: (feed: RoomFeed) => void,
+    /** Resolves once the send batches running now have acked their senders (SendBatcher.settled). */
+    private readonly sendsSettled: () => Promise<void>,
+    private readonly pageSize = PAGE,
   ) {}
 
   get isEmpty(): boolean {
@@ -53,17 +58,27 @@ export class RoomFeed {
         if (data.closed) return;
         const fresh = this.seq < 0;
         const from = data.afterSeq ?? (fresh ? data.lastSeqAtHandshake : this.seq);
-        if (fresh) this.seq = from;
-        // the socket has seen more than the feed (the listener lags): bring the feed up first
-        else if (from > this.seq) await this.refill();
-        // a socket joining a live feed at its seq (every tab after the first) has nothing to read
-        const backlog = fresh || from < this.seq ? await this.readAfter(from) : [];
-        for (const message of backlog) {
-          if (message.seq <= this.seq) this.sendTo(ws, message);
-          // A new feed delivers what was stored since the handshake. A live feed leaves a message
-          // it has not delivered yet to its event, which comes next and names the socket that sent
-          // it: read from the table, it would be echoed to that socket as own_message.
-          else if (fresh) this.deliver(message, ws);
+        if (fresh) {
+          // A new feed delivers what was stored since the resume point, which becomes its seq.
+          this.seq = from;
+          await this.readPages(from, (page) => {
+            for (const message of page) this.deliver(message, ws);
+            return !data.closed;
+          });
+        } else {
+          // the socket has seen more than the feed (the listener lags): bring the feed up first
+          if (from > this.seq) await this.refill();
+          // Behind a live feed: replay up to the feed's seq only. A later message is left to its
+          // event, which comes next and names the socket that sent it: read from the table, it
+          // would be echoed to that socket as own_message. (A socket joining a live feed at its
+          // seq, every tab after the first, has nothing to read.)
+          const upTo = this.seq;
+          if (from < upTo) {
+            await this.readPages(from, (page) => {
+              for (const message of page) this.sendTo(ws, message);
+              return !data.closed;
+            }, upTo);
+          }
         }
         if (data.closed) return;
         this.sockets.add(ws);
@@ -75,10 +90,14 @@ export class RoomFeed {
           this.closeSocket(ws, reason); // the room closed between the handshake and now
         } else {
           // never a socket left open but deaf: the client reconnects and resumes
-          log.error(`room feed ${this.roomId}: a socket could not join`, error);
+          if (isTransientDatabaseError(error)) log.warn(`room feed ${this.roomId}: a socket could not join (${describeTransient(error)}), it reconnects`);
+          else log.error(`room feed ${this.roomId}: a socket could not join`, error);
           closeSocket(ws, 1011, 'could not join the room, reconnect');
         }
       } finally {
+        // A feed left without sockets (this one stopped half-way, fell behind, or failed) keeps
+        // no position: the next socket starts it afresh from its own resume point.
+        if (this.sockets.size === 0) this.seq = -1;
         this.joining--;
         if (this.isEmpty) this.onEmpty(this);
       }
@@ -143,37 +162,58 @@ export class RoomFeed {
    * Delivers what the table holds after the feed's seq. With `announced` (the event that showed a
    * gap or came without content) only up to that message, which keeps its event's origin: later
    * ones have their own events coming, naming the socket that sent them (no own_message echo).
+   * Messages read from the table carry no origin; a socket of this process that sent one knows it
+   * by its ack (RoomSocketData.ackedSeqs), once the send batches running now have answered.
    */
   private async refill(announced?: FeedMessage): Promise<void> {
     if (this.seq < 0) return;
-    let missed: FeedMessage[];
+    let sendsSettled = false;
     try {
-      missed = await this.readAfter(this.seq);
+      await this.readPages(this.seq, async (page) => {
+        for (const message of page) {
+          if (message.seq <= this.seq) continue;
+          if (announced && message.seq > announced.seq) return false;
+          if (message.seq === announced?.seq) {
+            this.deliver({ ...message, origin: announced.origin });
+            continue;
+          }
+          if (!sendsSettled) {
+            await this.sendsSettled();
+            sendsSettled = true;
+          }
+          this.deliver(message);
+        }
+        return true;
+      }, announced?.seq);
     } catch (error) {
       const reason = closedReason(error);
       if (reason) return this.closeAll(reason); // its room.closed event was lost with the connection
       // Messages are committed that these sockets cannot be given now: rather than leave them
       // behind silently, close the sockets (1013, try again later); they resume by seq.
-      log.error(`room feed ${this.roomId}: refill failed`, error);
+      if (isTransientDatabaseError(error)) log.warn(`room feed ${this.roomId}: refill failed (${describeTransient(error)}), its sockets resume`);
+      else log.error(`room feed ${this.roomId}: refill failed`, error);
       for (const ws of this.sockets) closeSocket(ws, 1013, 'missed messages, reconnect and resume');
-      return;
-    }
-    for (const message of missed) {
-      if (message.seq <= this.seq) continue;
-      if (announced && message.seq > announced.seq) break;
-      this.deliver(message.seq === announced?.seq ? { ...message, origin: announced.origin } : message);
     }
   }
 
-  private async readAfter(seq: number): Promise<FeedMessage[]> {
-    const all: FeedMessage[] = [];
-    for (let after = seq; ; ) {
+  /**
+   * Reads the table after `seq` (up to `upTo`) one page at a time: `use` has handled a page (sent
+   * its frames) before the next one is read, so a long backlog never sits in memory whole. Stops
+   * when `use` answers false or the table has no more.
+   */
+  private async readPages(
+    seq: number,
+    use: (page: FeedMessage[]) => boolean | Promise<boolean>,
+    upTo = Infinity,
+  ): Promise<void> {
+    for (let after = seq; after < upTo; ) {
+      // never more than asked for: a gap of one big message must not read the rest of the room
+      const limit = Math.min(this.pageSize, upTo - after);
       const { rows } = await this.db.query<FeedMessage>(
         'select seq::float8 as seq, id, side, sender, alias, content, client_id, sent_at from api.room_feed($1, $2, $3)',
-        [this.roomId, after, PAGE],
+        [this.roomId, after, limit],
       );
-      all.push(...rows);
-      if (rows.length < PAGE) return all;
+      if (rows.length === 0 || !(await use(rows)) || rows.length < limit) return;
       after = rows[rows.length - 1]!.seq;
     }
   }
@@ -187,7 +227,8 @@ export class RoomFeed {
     for (const ws of extra ? [...this.sockets, extra] : this.sockets) {
       const data = ws.getUserData();
       if (data.side !== message.side) sendFrame(ws, forPartner);
-      else if (origin !== `${this.gatewayId}:${data.id}`) sendFrame(ws, forSender);
+      // the socket that sent it has its ack instead: named by the event, or known by its ack
+      else if (!wasAckedTo(data, message.seq) && origin !== `${this.gatewayId}:${data.id}`) sendFrame(ws, forSender);
     }
   }
 
@@ -196,6 +237,17 @@ export class RoomFeed {
     const mine = ws.getUserData().side === message.side;
     sendFrame(ws, JSON.stringify(mine ? frame('own_message', message, message.sender) : frame('message', message, message.alias)));
   }
+}
+
+/**
+ * Whether the socket was acked this seq; forgets it and every older seq, which the feed has now
+ * passed (acks arrive in seq order, a little before or after their message's event).
+ */
+function wasAckedTo(data: RoomSocketData, seq: number): boolean {
+  if (data.ackedSeqs.size === 0) return false;
+  const acked = data.ackedSeqs.has(seq);
+  for (const older of data.ackedSeqs) if (older <= seq) data.ackedSeqs.delete(older);
+  return acked;
 }
 
 /** closed / expired when api.room_feed refused because the room is no longer open. */

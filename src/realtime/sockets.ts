@@ -13,6 +13,12 @@ export interface RoomSocketData {
   /** False until the socket has caught up and receives live messages; frames wait meanwhile. */
   joined: boolean;
   waitingFrames: ArrayBuffer[];
+  /**
+   * Seqs of this socket's messages that it was acked and the feed has not passed yet. A message
+   * read back from the table (after the listener reconnected) carries no origin: this is how the
+   * feed knows not to echo it to this socket as own_message. Emptied as the feed moves on.
+   */
+  ackedSeqs: Set<number>;
   /** The answers (acks, errors) to this socket's frames, chained so they go out in frame order. */
   replies: Promise<void>;
   closed: boolean;

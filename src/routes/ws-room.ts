@@ -62,6 +62,7 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       lastSeqAtHandshake: Number(access.last_seq),
       joined: false,
       waitingFrames: [],
+      ackedSeqs: new Set(),
       replies: Promise.resolve(),
       closed: false,
     };
@@ -105,9 +106,12 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
         answer(ws, deps.batcher
           .submit({ kind: 'message', room: roomId, user: userId, origin: `${deps.gatewayId}:${id}`,
                     content: frame.content, client_id: frame.client_id })
-          .then((result) => result.ok
-            ? { type: 'message_ack', id: result.id, seq: result.seq, client_id: frame.client_id ?? null, sent_at: result.sent_at }
-            : resultError(result, frame.client_id)));
+          .then((result) => {
+            if (!result.ok) return resultError(result, frame.client_id);
+            // at once, not when the ack goes out: a refill waiting on the batcher reads it next
+            ws.getUserData().ackedSeqs.add(result.seq!);
+            return { type: 'message_ack', id: result.id, seq: result.seq, client_id: frame.client_id ?? null, sent_at: result.sent_at };
+          }));
         return;
       }
       case 'typing':

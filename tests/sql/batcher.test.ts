@@ -65,3 +65,20 @@ test('lanes: each room keeps its order while rooms commit side by side', async (
   }
   await batcher.drain();
 });
+
+test('settled() resolves once the batch being committed has answered its senders', async () => {
+  // a full batch (5 of at most 5) is flushed at once: it is being committed when settled() is asked
+  const batcher = new SendBatcher(pool, 5, 60_000, 1);
+  const { b, roomId } = await room();
+  const answered: number[] = [];
+  const sends = Array.from({ length: 5 }, (_, i) =>
+    batcher.submit({ kind: 'message', room: roomId, user: b.id, origin: 'test', content: `m${i}`, client_id: `settle-${i}` })
+      .then((result) => {
+        assert.ok(result.ok);
+        answered.push(i);
+      }));
+  await batcher.settled();
+  assert.deepEqual(answered, [0, 1, 2, 3, 4], 'every sender of the running batch was answered first');
+  await Promise.all(sends);
+  await batcher.settled(); // and with nothing running, at once
+});
