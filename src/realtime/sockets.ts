@@ -1,4 +1,6 @@
 import type { WebSocket } from 'uWebSockets.js';
+import type { Log } from '../log.js';
+import { countFrameSent } from '../metrics.js';
 
 /** What the gateway keeps on every room socket (uWS userData). */
 export interface RoomSocketData {
@@ -22,6 +24,8 @@ export interface RoomSocketData {
   /** The answers (acks, errors) to this socket's frames, chained so they go out in frame order. */
   replies: Promise<void>;
   closed: boolean;
+  /** Set by the handshake: the connection's logger, whose lines carry its id. */
+  log?: Log;
 }
 
 export interface NotificationSocketData {
@@ -29,6 +33,8 @@ export interface NotificationSocketData {
   /** The online_count this socket was last given: it is sent again only when it changed. */
   onlineCount: number;
   closed: boolean;
+  /** Set by the handshake: the connection's logger, whose lines carry its id. */
+  log?: Log;
 }
 
 export type RoomSocket = WebSocket<RoomSocketData>;
@@ -45,6 +51,7 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 export function sendFrame(ws: WebSocket<{ closed: boolean }>, frame: string): void {
   const data = ws.getUserData();
   if (data.closed) return;
+  countFrameSent(frame);
   ws.cork(() => {
     ws.send(frame);
     if (ws.getBufferedAmount() > MAX_BUFFERED_BYTES) {

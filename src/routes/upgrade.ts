@@ -5,6 +5,8 @@ import { HttpError } from '../http/errors.js';
 import type { Cors } from '../http/cors.js';
 import { answerInternalError, toErrorReply } from '../http/route.js';
 import { send } from '../http/respond.js';
+import { log, requestId, type Log } from '../log.js';
+import { socketHandshakes } from '../metrics.js';
 import { handshakeError } from './handshake.js';
 
 /** What an upgrade handler copies out of the request before its first await. */
@@ -24,17 +26,26 @@ export interface UpgradeRequest {
  * Every refusal is a plain HTTP answer before the upgrade. The sub-protocol carrying the token
  * is echoed back, as browsers require.
  */
-export function upgradeHandler<T>(
+export function upgradeHandler<T extends { log?: Log }>(
   tokens: Tokens,
   cors: Cors,
   paramCount: number,
   authorize: (userId: string, request: UpgradeRequest) => Promise<T>,
 ) {
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): Promise<void> => {
+    const socket = paramCount === 0 ? 'notifications' : 'room';
+    const connectionLog = log.child({ conn: requestId(req.getHeader('x-request-id')) });
+    const url = req.getUrl(); // the path only: the query may hold the token
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
+    /** Counts and (with LOG_REQUESTS) logs the handshake's outcome; 499: the client left first. */
+    const outcome = (answered: number) => {
+      const status = aborted ? 499 : answered;
+      socketHandshakes.inc({ socket, status });
+      connectionLog.access(`upgrade ${url} ${status}`, { url, status });
+    };
     const request: UpgradeRequest = {
       key: req.getHeader('sec-websocket-key'),
       protocol: req.getHeader('sec-websocket-protocol'),
@@ -62,14 +73,19 @@ export function upgradeHandler<T>(
       } catch {
         throw new HttpError(401, 'invalid or expired token', 'invalid_token');
       }
-      return { data: await authorize(userId, request), protocol: bearerProtocol ?? '' };
+      const data = await authorize(userId, request);
+      data.log = connectionLog;
+      return { data, protocol: bearerProtocol ?? '' };
     })().then(
       ({ data, protocol }) => {
+        outcome(101);
         if (aborted) return;
         res.cork(() => res.upgrade(data, request.key, protocol, request.extensions, context));
       },
       (error) => {
-        if (!aborted) send(res, toErrorReply(error));
+        const reply = toErrorReply(error, connectionLog);
+        outcome(reply.status);
+        if (!aborted) send(res, reply);
       },
     );
   };

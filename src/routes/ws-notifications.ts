@@ -4,6 +4,7 @@ import type { Cors } from '../http/cors.js';
 import type { Hub } from '../realtime/hub.js';
 import { sendCount, type Presence } from '../realtime/presence.js';
 import { MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
+import { framesReceived, socketsOpen } from '../metrics.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
 
@@ -16,16 +17,20 @@ export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Token
     idleTimeout: 120,
     sendPingsAutomatically: true,
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
-    upgrade: upgradeHandler(deps.tokens, deps.cors, 0, async (userId) => ({ userId, onlineCount: -1, closed: false })),
+    upgrade: upgradeHandler<NotificationSocketData>(deps.tokens, deps.cors, 0, async (userId) => ({ userId, onlineCount: -1, closed: false })),
     open: (ws) => {
+      socketsOpen.inc({ socket: 'notifications' });
       deps.presence.add(ws);
       void deps.presence.countFor(ws).then((count) => sendCount(ws, count));
       void deps.hub.sendUnread(ws.getUserData().userId);
     },
     message: (ws) => {
+      framesReceived.inc({ socket: 'notifications', type: 'unexpected' });
       sendFrame(ws, JSON.stringify({ type: 'error', code: 'unexpected_frame', message: 'this socket only sends' }));
     },
-    close: (ws) => {
+    close: (ws, code) => {
+      socketsOpen.dec({ socket: 'notifications' });
+      ws.getUserData().log?.access(`socket closed ${code}`, { code });
       ws.getUserData().closed = true;
       deps.presence.remove(ws);
     },

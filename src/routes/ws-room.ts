@@ -8,6 +8,7 @@ import { FrameError, parseClientFrame, type ClientFrame } from '../realtime/clie
 import type { Hub } from '../realtime/hub.js';
 import { RateLimiter } from '../realtime/rate-limit.js';
 import { closeSocket, sendFrame, MAX_BUFFERED_BYTES, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
+import { frameErrors, framesReceived, socketsOpen } from '../metrics.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
 
@@ -79,8 +80,10 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       if (frame) sendFrame(ws, JSON.stringify(frame));
     });
   };
-  const errorFrame = (code: string, message: string, clientId?: string) =>
-    clientId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, client_id: clientId };
+  const errorFrame = (code: string, message: string, clientId?: string) => {
+    frameErrors.inc({ code });
+    return clientId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, client_id: clientId };
+  };
 
   const RESULT_MESSAGES: Record<string, string> = {
     room_closed: 'room is no longer active',
@@ -134,9 +137,12 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
 
   function onFrame(ws: RoomSocket, raw: ArrayBuffer): void {
     try {
-      handle(ws, parseClientFrame(raw));
+      const frame = parseClientFrame(raw);
+      framesReceived.inc({ socket: 'room', type: frame.type });
+      handle(ws, frame);
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
+      framesReceived.inc({ socket: 'room', type: 'invalid' });
       answer(ws, errorFrame(error.code, error.message, error.clientId));
     }
   }
@@ -147,10 +153,12 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
     // sendFrame closes a socket at 1 MiB; uWS must never drop frames silently before that
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
     upgrade: upgradeHandler(deps.tokens, deps.cors, 1, authorize),
-    open: (ws) =>
+    open: (ws) => {
+      socketsOpen.inc({ socket: 'room' });
       deps.hub.joinRoom(ws, () => {
         for (const frame of ws.getUserData().waitingFrames.splice(0)) onFrame(ws, frame);
-      }),
+      });
+    },
     message: (ws, message) => {
       const data = ws.getUserData();
       // frames sent while the socket is still catching up wait, in order, until it has joined
@@ -159,7 +167,9 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       else closeSocket(ws, 1008, 'too many frames before the room was joined');
     },
     drain: () => {},
-    close: (ws) => {
+    close: (ws, code) => {
+      socketsOpen.dec({ socket: 'room' });
+      ws.getUserData().log?.access(`socket closed ${code}`, { code });
       ws.getUserData().closed = true;
       deps.hub.leaveRoom(ws);
     },

@@ -36,6 +36,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     registrationsPerHour: 1_000_000,
     hashConcurrency: 2,
     hashQueue: 10_000,
+    logLevel: 'silent',
+    logRequests: false,
+    metricsPort: undefined,
     ...overrides,
   };
 }
@@ -60,6 +63,8 @@ export interface ServerProcess {
   url: string;
   wsUrl: string;
   child: ChildProcess;
+  /** Everything the process wrote so far, stdout and stderr. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -91,6 +96,7 @@ export async function spawnServerProcess(databaseUrl: string, env: Record<string
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
     child,
+    output: () => output,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();
