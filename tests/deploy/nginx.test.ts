@@ -103,6 +103,25 @@ describe('behind nginx (deploy/nginx.conf)', { skip: NGINX ? false : 'no nginx b
     assert.match(answer, /\r\n\r\n\{"status":"ok"\}$/);
   });
 
+  test('what uWebSockets.js leaves unanswered is answered by nginx, within the 5 s rawRequest allows (the bare gateway: 8-12 s)', async () => {
+    const health = 'GET /health HTTP/1.1\r\nHost: chat.example.com\r\n';
+    const ok = /^HTTP\/1\.1 200 OK\r\n[\s\S]*\{"status":"ok"\}$/;
+    const malformed = /^HTTP\/1\.1 400 [\s\S]*\r\n\r\n\{"error":"malformed request","code":"bad_request"\}$/;
+    // two requests pipelined in one write: both answered, in order
+    const pipelined = await rawRequest(port, `${health}\r\n${health}Connection: close\r\n\r\n`);
+    assert.equal(pipelined.match(/HTTP\/1\.1 200 OK/g)?.length, 2);
+    // malformed: nginx's own 400, in the API's error shape
+    assert.match(await rawRequest(port, `${health}X A: v\r\nConnection: close\r\n\r\n`), malformed);
+    assert.match(await rawRequest(port, 'GET health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'), malformed);
+    // a control byte: refused in a header the gateway reads, dropped with a header it does not
+    assert.match(await rawRequest(port, `${health}Authorization: Bearer a\x01b\r\nConnection: close\r\n\r\n`), malformed);
+    assert.match(await rawRequest(port, `${health}X-A: a\x01b\r\nConnection: close\r\n\r\n`), ok);
+    // 60 extra header lines, and bare LF line ends
+    const many = Array.from({ length: 60 }, (_, i) => `X-Extra-${i}: ${i}\r\n`).join('');
+    assert.match(await rawRequest(port, `${health}${many}Connection: close\r\n\r\n`), ok);
+    assert.match(await rawRequest(port, 'GET /health HTTP/1.1\nHost: chat.example.com\nConnection: close\n\n'), ok);
+  });
+
   test('the client address is the one nginx saw, whatever the client wrote in X-Forwarded-For (TRUST_PROXY=1)', async () => {
     await owner.query('delete from app.rate_limits');
     const body = JSON.stringify({ identifier: uniqueName(), password: 'wrong password' });
