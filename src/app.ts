@@ -11,6 +11,7 @@ import { guard } from './guard.js';
 import { createCors } from './http/cors.js';
 import { errorBody, send } from './http/respond.js';
 import { answerInternalError, createRouter } from './http/route.js';
+import { staticRoutes } from './http/static.js';
 import { startListener } from './listener.js';
 import { log } from './log.js';
 import { addMetricsSource, observeRequest } from './metrics.js';
@@ -66,6 +67,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   reactionRoutes(router, db);
   roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId });
   notificationSocketRoute(app, { tokens, cors, hub, presence });
+  staticRoutes(app);
 
   app.options('/*', guard('OPTIONS', (res, req) => {
     const origin = req.getHeader('origin');
