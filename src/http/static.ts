@@ -59,18 +59,12 @@ export function staticRoutes(app: TemplatedApp, roots: string[] = ROOTS): void {
     log.warn('web client not built (no web/public/index.html): / answers 404');
     return;
   }
-  for (const [urlPath, file] of files) {
-    const serve = (res: HttpResponse, req: HttpRequest) => serveFile(res, req, file, file === index);
-    app.get(urlPath, serve);
-    app.head(urlPath, serve);
-  }
+  for (const [urlPath, file] of files) app.get(urlPath, (res, req) => serveFile(res, req, file, file === index));
   app.get('/', (res, req) => serveFile(res, req, index, true));
-  app.head('/', (res, req) => serveFile(res, req, index, true));
 }
 
 function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile, isPage: boolean): void {
   const fresh = req.getHeader('if-none-match').split(',').some((tag) => tag.trim().replace(/^W\//, '') === file.etag);
-  const head = req.getMethod() === 'head';
   res.cork(() => {
     res.writeStatus(fresh ? '304 Not Modified' : '200 OK');
     res.writeHeader('etag', file.etag);
@@ -85,7 +79,6 @@ function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile, isPage
       return;
     }
     res.writeHeader('content-type', file.contentType);
-    if (head) res.endWithoutBody(file.body.byteLength);
-    else res.end(file.body);
+    res.end(file.body);
   });
 }

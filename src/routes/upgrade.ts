@@ -15,6 +15,7 @@ export interface UpgradeRequest {
   protocol: string;
   extensions: string;
   origin: string;
+  host: string;
   query: URLSearchParams;
   params: string[];
 }
@@ -51,6 +52,7 @@ export function upgradeHandler<T extends { log?: Log }>(
       protocol: req.getHeader('sec-websocket-protocol'),
       extensions: req.getHeader('sec-websocket-extensions'),
       origin: req.getHeader('origin'),
+      host: req.getHeader('host'),
       query: new URLSearchParams(req.getQuery() ?? ''),
       params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
     };
@@ -63,7 +65,7 @@ export function upgradeHandler<T extends { log?: Log }>(
 
     return (async () => {
       if (invalid) throw invalid;
-      if (!cors.allowsSocketOrigin(request.origin)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
+      if (!cors.allowsSocketOrigin(request.origin, request.host)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
       const bearerProtocol = request.protocol.split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
       const token = request.query.get('token') ?? bearerProtocol?.slice('bearer.'.length);
       if (!token) throw new HttpError(401, 'missing authorization', 'missing_authorization');
