@@ -6,10 +6,13 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 /** Where the browser suite writes a screenshot of each step (gitignored). */
 export const SCREENSHOT_DIR = path.resolve('test-results/web');
 
-/** Debian's Chromium (`apt-get install chromium`), or the binary CHROMIUM_PATH names. Never a downloaded one. */
+/**
+ * The binary CHROMIUM_PATH names when it is set, else Debian's Chromium (`apt-get install
+ * chromium`). Never a downloaded one.
+ */
 export function findChromium(): string | undefined {
-  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  return candidates.find((candidate): candidate is string => !!candidate && existsSync(candidate));
+  const candidates = process.env.CHROMIUM_PATH ? [process.env.CHROMIUM_PATH] : ['/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  return candidates.find((candidate) => existsSync(candidate));
 }
 
 export function launchChromium(executablePath: string): Promise<Browser> {

@@ -228,8 +228,20 @@ describe('web client in Chromium', { skip: chromiumPath ? false : 'no Chromium b
     await socket.next((f) => f.type === 'message_ack' && f.client_id === 'bulk-45', 15_000);
     socket.ws.close();
 
+    // a message written offline survives the reload and is sent once the network is back
+    aliceOffline = true;
+    for (const ws of aliceSockets) await ws.close({ code: 4000, reason: 'offline' });
+    await el(a.page, '.banner.shown').waitFor();
+    await a.page.getByRole('textbox', { name: 'Message', exact: true }).fill('Written before the reload');
+    await a.page.getByRole('textbox', { name: 'Message', exact: true }).press('Enter');
     await a.page.reload();
-    await seeMessageTimes(a.page, 'bulk 45', 1);
+    await messageItems(a.page, 'Written before the reload').and(a.page.locator('[data-delivery=pending]')).waitFor();
+    aliceOffline = false;
+    await seeMessageTimes(b.page, 'Written before the reload', 1);
+    await messageItems(a.page, 'Written before the reload').and(a.page.locator('[data-delivery=read]')).waitFor();
+
+    await a.page.reload();
+    await seeMessageTimes(a.page, 'Written before the reload', 1);
     const earlier = a.page.getByRole('button', { name: 'Load earlier messages' });
     await earlier.waitFor();
     assert.equal(await a.page.locator('.messages li').count(), 40);
@@ -237,10 +249,10 @@ describe('web client in Chromium', { skip: chromiumPath ? false : 'no Chromium b
     await seeMessageTimes(a.page, 'Hello from Lagos', 1);
     await earlier.waitFor({ state: 'hidden' });
     const texts = await a.page.locator('.messages .text').allTextContents();
-    assert.equal(texts.length, 50);
+    assert.equal(texts.length, 51);
     assert.equal(new Set(texts).size, texts.length, 'no message twice');
     assert.deepEqual(texts.slice(0, 2), ['Hello from Lagos', 'Bonjour Bob!']);
-    assert.equal(texts.at(-1), 'bulk 45');
+    assert.equal(texts.at(-1), 'Written before the reload');
     await a.screenshot('11-history');
   });
 
