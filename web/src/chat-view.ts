@@ -83,6 +83,9 @@ export class ChatView {
     this.container.querySelector('.room-actions')?.remove();
     this.countdown.textContent = '';
     this.typing.textContent = '';
+    // the server deleted the messages with the room: show none
+    this.list.replaceChildren();
+    this.earlier.hidden = true;
     clear(this.footer, h('div', { class: 'closed-notice', role: 'alert' },
       h('p', {}, reason === 'expired' ? 'This chat has expired. Its messages are gone.' : 'This chat was closed. Its messages are gone.'),
       h('a', { href: '#/', class: 'button primary' }, 'Find a new match')));

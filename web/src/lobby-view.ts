@@ -20,7 +20,7 @@ export function renderLobby(container: HTMLElement, session: Session, store: Sto
   const idle = () => {
     const worldwide = h('input', { type: 'radio', name: 'scope', id: 'scope-world', value: 'world', checked: true });
     const sameCountry = h('input', { type: 'radio', name: 'scope', id: 'scope-country', value: 'country' });
-    const button = h('button', { type: 'submit', class: 'primary big' }, 'Find a match');
+    const button = h('button', { type: 'submit', class: 'primary large' }, 'Find a match');
     const form = h('form', { class: 'lobby', 'aria-label': 'Find a match' },
       h('fieldset', {},
         h('legend', {}, 'Who would you like to meet?'),
