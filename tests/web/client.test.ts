@@ -126,18 +126,25 @@ describe('web client in Chromium', { skip: chromiumPath ? false : 'no Chromium b
     await b.page.getByRole('button', { name: 'Find a match' }).waitFor();
   });
 
-  test('find a match: a waiting screen with the online count, then the matched event', async () => {
+  test('find a match: cancel, a waiting screen with the online count, then the matched event', async () => {
     await a.page.getByRole('button', { name: 'Find a match' }).click();
     await a.page.getByRole('heading', { name: 'Looking for a stranger…' }).waitFor();
-    await el(a.page, '.waiting .online').filter({ hasText: '2 people online' }).waitFor();
     await a.screenshot('04-waiting');
+    await a.page.getByRole('button', { name: 'Cancel' }).click();
+    await a.page.getByRole('button', { name: 'Find a match' }).waitFor();
 
+    // Alice left the pool, so Bob waits instead of being matched with her
     await b.page.getByLabel('Anyone, anywhere').check();
     await b.page.getByRole('button', { name: 'Find a match' }).click();
-    await b.page.locator('.chat').waitFor();
-    await a.page.locator('.chat').waitFor(); // Alice got there by the matched event alone
-    roomId = /#\/room\/(.+)$/.exec(b.page.url())![1]!;
-    assert.equal(/#\/room\/(.+)$/.exec(a.page.url())![1], roomId);
+    await b.page.getByRole('heading', { name: 'Looking for a stranger…' }).waitFor();
+    await el(b.page, '.waiting .online').filter({ hasText: '2 people online' }).waitFor();
+    await b.screenshot('04-waiting');
+
+    await a.page.getByRole('button', { name: 'Find a match' }).click();
+    await a.page.locator('.chat').waitFor();
+    await b.page.locator('.chat').waitFor(); // Bob got there by the matched event alone
+    roomId = /#\/room\/(.+)$/.exec(a.page.url())![1]!;
+    assert.equal(/#\/room\/(.+)$/.exec(b.page.url())![1], roomId);
     // the partner is only an alias; the flag is drawn from the country code
     assert.equal(await el(a.page, '.room-title').textContent(), 'Stranger');
     assert.equal(await el(a.page, '.chat-header .flag').getAttribute('aria-label'), 'Nigeria');
@@ -245,7 +252,10 @@ describe('web client in Chromium', { skip: chromiumPath ? false : 'no Chromium b
     const earlier = a.page.getByRole('button', { name: 'Load earlier messages' });
     await earlier.waitFor();
     assert.equal(await a.page.locator('.messages li').count(), 40);
-    await earlier.click();
+    // scrolling up to the top loads the page before (the button does too, for the keyboard)
+    await a.page.locator('.scroller').evaluate((scroller: any) => {
+      scroller.scrollTop = 0;
+    });
     await seeMessageTimes(a.page, 'Hello from Lagos', 1);
     await earlier.waitFor({ state: 'hidden' });
     const texts = await a.page.locator('.messages .text').allTextContents();
