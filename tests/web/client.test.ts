@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Browser, BrowserContext, Page, WebSocketRoute } from 'playwright-core';
-import { TestSocket, uniqueName } from '../support/client.js';
+import { matchPair, TestSocket, uniqueName } from '../support/client.js';
 import { findChromium, launchChromium, SCREENSHOT_DIR, WatchedPage } from '../support/browser.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { sendPaced } from '../support/ws.js';
@@ -296,5 +296,29 @@ describe('web client in Chromium', { skip: chromiumPath ? false : 'no Chromium b
     await b.screenshot('14-closed');
     await a.screenshot('14-closed');
     console.log(`web client screenshots: ${SCREENSHOT_DIR}`);
+  });
+});
+
+describe('web client: a room that expires', { skip: chromiumPath ? false : 'no Chromium binary' }, () => {
+  test('the countdown runs out, the chat says it expired and leaves the list', async () => {
+    const server = await startTestServer({ roomTtlMs: 6000 });
+    const browser = await launchChromium(chromiumPath!);
+    try {
+      const { a, roomId } = await matchPair(server.url);
+      const context = await browser.newContext({ viewport: DESKTOP });
+      context.setDefaultTimeout(15_000);
+      const session = JSON.stringify({ token: a.token, user: { id: a.id, pseudo: a.pseudo, email: a.email, country: a.country, created_at: '' } });
+      await context.addInitScript((value) => (globalThis as any).localStorage.setItem('chat.session', value), session);
+      const page = await WatchedPage.open(context, 'expiry-desktop', `${server.url}/#/room/${roomId}`);
+      await page.page.locator(`[data-room-id="${roomId}"]`).waitFor();
+      assert.match(await page.page.locator('.countdown').textContent() ?? '', /^⏳ 0:00:0\d left$/);
+      await page.page.getByText('This chat has expired. Its messages are gone.').waitFor();
+      await page.page.locator(`[data-room-id="${roomId}"]`).waitFor({ state: 'detached' });
+      await page.screenshot('15-expired');
+      assert.deepEqual(page.errors, [], 'console errors');
+    } finally {
+      await browser.close();
+      await server.close();
+    }
   });
 });

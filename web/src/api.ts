@@ -1,5 +1,5 @@
 /** The public HTTP API (docs/api.md), exactly as any other client uses it. */
-import { loadSession } from './session.js';
+import { loadSession, type User } from './session.js';
 
 export interface Room {
   id: string;
@@ -81,9 +81,9 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 
 export const api = {
   register: (input: { pseudo: string; email: string; country: string; password: string }) =>
-    request<{ token: string; user: import('./session.js').User }>('POST', '/auth/register', input),
+    request<{ token: string; user: User }>('POST', '/auth/register', input),
   login: (identifier: string, password: string) =>
-    request<{ token: string; user: import('./session.js').User }>('POST', '/auth/login', { identifier, password }),
+    request<{ token: string; user: User }>('POST', '/auth/login', { identifier, password }),
   joinPool: (sameCountry: boolean) =>
     request<{ room_id?: string; room?: Room; message?: string }>('POST', '/pool/join', { same_country: sameCountry }),
   leavePool: () => request<{ message: string }>('POST', '/pool/leave'),
