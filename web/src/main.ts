@@ -125,13 +125,14 @@ function loggedIn(session: Session): LoggedIn {
           return;
         case 'unread':
           for (const entry of frame.rooms as Array<{ room_id: string; unread_count: number }>) {
-            if (store.rooms.has(entry.room_id)) store.setUnread(entry.room_id, entry.unread_count);
-            else void store.refresh().catch(() => {});
+            const known = store.rooms.has(entry.room_id);
+            store.setUnread(entry.room_id, entry.unread_count);
+            if (!known) void store.refresh().catch(() => {});
           }
           return;
         case 'new_message':
           if (store.rooms.has(String(frame.room_id)) && currentRoomId !== frame.room_id) {
-            store.update(String(frame.room_id), { unread_count: Number(frame.unread_count) });
+            store.setUnread(String(frame.room_id), Number(frame.unread_count));
             void store.refresh().catch(() => {}); // for the preview line
           } else if (!store.rooms.has(String(frame.room_id))) {
             void store.refresh().catch(() => {});

@@ -16,6 +16,8 @@ export class Store {
   private listeners = new Set<Listener>();
   private refreshing: Promise<void> | undefined;
   private refreshAgain = false;
+  /** Badges the notification socket set while a reload was in flight: newer than its answer. */
+  private unreadDuringRefresh: Map<string, number> | undefined;
 
   subscribe(listener: Listener): () => void {
     this.listeners.add(listener);
@@ -40,18 +42,25 @@ export class Store {
     this.refreshing = (async () => {
       do {
         this.refreshAgain = false;
+        this.unreadDuringRefresh = new Map();
         const { body } = await api.myRooms();
         this.rooms = new Map(body.map((room) => [room.id, room]));
+        for (const [roomId, count] of this.unreadDuringRefresh) {
+          const room = this.rooms.get(roomId);
+          if (room) room.unread_count = count;
+        }
         this.loaded = true;
         this.changed();
       } while (this.refreshAgain);
     })().finally(() => {
       this.refreshing = undefined;
+      this.unreadDuringRefresh = undefined;
     });
     return this.refreshing;
   }
 
   setUnread(roomId: string, count: number): void {
+    this.unreadDuringRefresh?.set(roomId, count);
     const room = this.rooms.get(roomId);
     if (!room || room.unread_count === count) return;
     room.unread_count = count;
