@@ -3,7 +3,9 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
+import { guard } from '../guard.js';
 import { log } from '../log.js';
+import { answerInternalError } from './route.js';
 
 /**
  * The web client: web/public (HTML, CSS, icon) and dist/web (its compiled TypeScript), read once
@@ -59,12 +61,17 @@ export function staticRoutes(app: TemplatedApp, roots: string[] = ROOTS): void {
     log.warn('web client not built (no web/public/index.html): / answers 404');
     return;
   }
-  for (const [urlPath, file] of files) app.get(urlPath, (res, req) => serveFile(res, req, file, file === index));
-  app.get('/', (res, req) => serveFile(res, req, index, true));
+  const routes: Array<[string, StaticFile]> = [...files, ['/', index]];
+  for (const [urlPath, file] of routes) {
+    const handler = guard('static file', (res: HttpResponse, req: HttpRequest) => serveFile(res, req, file, file === index), answerInternalError);
+    app.get(urlPath, handler);
+    app.head(urlPath, handler);
+  }
 }
 
 function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile, isPage: boolean): void {
   const fresh = req.getHeader('if-none-match').split(',').some((tag) => tag.trim().replace(/^W\//, '') === file.etag);
+  const head = req.getMethod() === 'head';
   res.cork(() => {
     res.writeStatus(fresh ? '304 Not Modified' : '200 OK');
     res.writeHeader('etag', file.etag);
@@ -79,6 +86,12 @@ function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile, isPage
       return;
     }
     res.writeHeader('content-type', file.contentType);
-    res.end(file.body);
+    if (head) {
+      // as in respond.ts: uWS 20.30's endWithoutBody(length) never ends, so the length is a header
+      res.writeHeader('content-length', String(file.body.byteLength));
+      res.endWithoutBody();
+    } else {
+      res.end(file.body);
+    }
   });
 }

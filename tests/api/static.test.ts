@@ -64,6 +64,14 @@ describe('the web client files', () => {
     }
   });
 
+  test('HEAD answers the headers of GET without a body', async () => {
+    const res = await fetch(`${server.url}/style.css`, { method: 'HEAD' });
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get('content-type'), 'text/css; charset=utf-8');
+    assert.equal(Number(res.headers.get('content-length')), (await (await fetch(`${server.url}/style.css`)).arrayBuffer()).byteLength);
+    assert.equal((await res.arrayBuffer()).byteLength, 0);
+  });
+
   test('no path reaches a file outside the client: every other path is the JSON 404', async () => {
     const outside = [
       '/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/main.js/../../package.json',
