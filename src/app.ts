@@ -10,7 +10,7 @@ import { startExpiry } from './expiry.js';
 import { guard } from './guard.js';
 import { createCors } from './http/cors.js';
 import { errorBody, send } from './http/respond.js';
-import { answerInternalError, createRouter } from './http/route.js';
+import { answerInternalError, createRouter, type RegisteredRoute } from './http/route.js';
 import { staticRoutes } from './http/static.js';
 import { startListener } from './listener.js';
 import { log } from './log.js';
@@ -20,6 +20,7 @@ import { Hub } from './realtime/hub.js';
 import { Presence } from './realtime/presence.js';
 import { closeSocket } from './realtime/sockets.js';
 import { authRoutes } from './routes/auth.js';
+import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { poolRoutes } from './routes/pool.js';
@@ -33,6 +34,8 @@ export interface RunningApp {
   /** Where /metrics is served: `port`, or METRICS_PORT's own listener. */
   metricsPort: number;
   gatewayId: string;
+  /** The HTTP routes served, as registered (tests compare them with /openapi.json). */
+  routes: RegisteredRoute[];
   /** Stops accepting, closes sockets (1001), flushes pending sends, ends every connection. */
   close(): Promise<void>;
 }
@@ -65,6 +68,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
     void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
   roomRoutes(router, db);
   reactionRoutes(router, db);
+  docsRoutes(router);
   roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId });
   notificationSocketRoute(app, { tokens, cors, hub, presence });
   staticRoutes(app);
@@ -104,6 +108,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
     port: localPort(listenSocket),
     metricsPort: localPort(metricsSocket),
     gatewayId,
+    routes: router.routes(),
     async close() {
       uWS.us_listen_socket_close(listenSocket);
       if (metricsSocket !== listenSocket) uWS.us_listen_socket_close(metricsSocket);
