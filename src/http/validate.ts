@@ -7,7 +7,7 @@ const addFormats = ajvFormats.default;
 
 /** One ajv instance for the process: every schema is compiled once, at start-up. */
 export const ajv = new Ajv({ allErrors: true, strict: true });
-addFormats(ajv, ['email', 'uuid']);
+addFormats(ajv, ['email', 'uuid', 'date-time']);
 
 export interface FieldError {
   field: string;
