@@ -139,6 +139,17 @@ end
 $function$;
 comment on function api.close_room(p_user uuid, p_room_id uuid) is 'Closes an open room of the caller (reason closed); CRNFD otherwise.';
 
+CREATE OR REPLACE FUNCTION api.count_registration(p_client text, p_per_hour integer)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select internal.count_attempt('register:' || p_client, p_per_hour, interval '1 hour',
+                                'too many registrations from this address, try again later')
+$function$;
+comment on function api.count_registration(p_client text, p_per_hour integer) is 'Counts a registration attempt of a client address; CALIM (detail = retry-after seconds) past the hourly limit.';
+
 CREATE OR REPLACE FUNCTION api.expire_due_rooms(p_limit integer DEFAULT 1000)
  RETURNS integer
  LANGUAGE plpgsql
@@ -280,8 +291,10 @@ CREATE OR REPLACE FUNCTION api.login_begin(p_identifier text, p_client text)
  SET search_path TO 'pg_catalog', 'app', 'internal'
 AS $function$
 begin
-  perform internal.count_login_attempt(internal.login_key(p_identifier), 5);
-  perform internal.count_login_attempt('client:' || p_client, 50);
+  perform internal.count_backoff_attempt(internal.login_key(p_identifier) || ' from ' || p_client,
+    5, interval '1 minute', interval '1 hour', 'too many failed logins, try again later');
+  perform internal.count_attempt('client:' || p_client, 50, interval '15 minutes',
+    'too many failed logins, try again later');
 
   return query
     select jsonb_build_object(
@@ -291,7 +304,7 @@ begin
     from internal.user_by_identifier(p_identifier) u;
 end
 $function$;
-comment on function api.login_begin(p_identifier text, p_client text) is 'Counts a login attempt (CALIM with detail = retry-after seconds beyond the limit) and returns the user and hash (no row for unknown users).';
+comment on function api.login_begin(p_identifier text, p_client text) is 'Counts a login attempt (CALIM with detail = retry-after seconds while blocked) and returns the user and hash (no row for unknown users).';
 
 CREATE OR REPLACE FUNCTION api.login_succeeded(p_identifier text, p_client text)
  RETURNS void
@@ -299,10 +312,10 @@ CREATE OR REPLACE FUNCTION api.login_succeeded(p_identifier text, p_client text)
  SECURITY DEFINER
  SET search_path TO 'pg_catalog', 'app', 'internal'
 AS $function$
-  delete from app.login_failures where key = internal.login_key(p_identifier);
-  update app.login_failures set failures = greatest(failures - 1, 0) where key = 'client:' || p_client;
+  delete from app.rate_limits where key = internal.login_key(p_identifier) || ' from ' || p_client;
+  update app.rate_limits set attempts = greatest(attempts - 1, 0) where key = 'client:' || p_client;
 $function$;
-comment on function api.login_succeeded(p_identifier text, p_client text) is 'Takes back a successful attempt: forgets the account''s count, and this one from the client''s.';
+comment on function api.login_succeeded(p_identifier text, p_client text) is 'Takes back a successful attempt: forgets the account''s count from this address, and this one from the address''s.';
 
 CREATE OR REPLACE FUNCTION api.my_rooms(p_user uuid)
  RETURNS jsonb
@@ -358,7 +371,7 @@ begin
   -- Every step below is one pass over the batch's rows (window functions, no join between
   -- CTEs: those become nested loops over unindexed row sets, quadratic in the batch size).
   with input as (
-    select x.i, x.room, x."user", btrim(x.content, E' \t\n\r\f\v') as content, x.client_id, x.origin
+    select x.i, x.room, x."user", internal.trim_text(x.content) as content, x.client_id, x.origin
     from jsonb_to_recordset(p_events) as x(i integer, kind text, room uuid, "user" uuid,
                                            content text, client_id text, origin text)
     where x.kind = 'message'
@@ -488,7 +501,7 @@ CREATE OR REPLACE FUNCTION api.react(p_user uuid, p_message_id uuid, p_emoji tex
 AS $function$
 declare
   v_room app.rooms;
-  v_emoji text := btrim(p_emoji);
+  v_emoji text := internal.trim_text(p_emoji);
 begin
   select (t.room).* into v_room from internal.reactable_message(p_user, p_message_id) t;
   if coalesce(char_length(v_emoji), 0) not between 1 and 32 then
@@ -520,7 +533,7 @@ begin
   end if;
 
   insert into app.users (pseudo, email, country, password_hash)
-  values (btrim(p_pseudo), lower(btrim(p_email)), upper(p_country), p_password_hash)
+  values (internal.trim_text(p_pseudo), lower(internal.trim_text(p_email)), upper(p_country), p_password_hash)
   returning * into v_user;
 
   return jsonb_build_object(
@@ -547,7 +560,7 @@ CREATE OR REPLACE FUNCTION api.rename_room(p_user uuid, p_room_id uuid, p_name t
 AS $function$
 declare
   v_room app.rooms := internal.member_room(p_user, p_room_id);
-  v_name text := btrim(p_name);
+  v_name text := internal.trim_text(p_name);
 begin
   if not internal.room_is_open(v_room) then
     raise exception 'room not found' using errcode = 'CRNFD';
@@ -676,9 +689,10 @@ CREATE OR REPLACE FUNCTION api.sweep()
  SET search_path TO 'pg_catalog', 'app', 'internal'
 AS $function$
   delete from app.pool_entries e where not internal.pool_entry_is_live(e);
-  delete from app.login_failures where window_start < now() - interval '15 minutes';
+  -- every kind of count is over a day after its window started or its last block ended
+  delete from app.rate_limits where coalesce(blocked_until, window_start) < now() - interval '1 day';
 $function$;
-comment on function api.sweep() is 'Deletes pool entries that can no longer match and expired login-failure windows.';
+comment on function api.sweep() is 'Deletes pool entries that can no longer match and rate-limit counts that no longer count.';
 
 CREATE OR REPLACE FUNCTION api.sync_presence(p_gateway uuid, p_online uuid[], p_offline uuid[])
  RETURNS integer
@@ -791,28 +805,56 @@ AS $function$
 $function$;
 comment on function internal.closed_reason(p_room app.rooms) is 'closed, expired (also before the expiry job ran), or null while open.';
 
-CREATE OR REPLACE FUNCTION internal.count_login_attempt(p_key text, p_limit integer)
+CREATE OR REPLACE FUNCTION internal.count_attempt(p_key text, p_limit integer, p_window interval, p_message text)
  RETURNS void
  LANGUAGE plpgsql
 AS $function$
 declare
-  v_row app.login_failures;
+  v_row app.rate_limits;
 begin
-  insert into app.login_failures as f (key, failures, window_start)
+  insert into app.rate_limits as f (key, attempts, window_start)
   values (p_key, 1, now())
   on conflict (key) do update
-    set failures = case when f.window_start > now() - interval '15 minutes' then f.failures + 1 else 1 end,
-        window_start = case when f.window_start > now() - interval '15 minutes' then f.window_start else now() end
+    set attempts = case when f.window_start > now() - p_window then f.attempts + 1 else 1 end,
+        window_start = case when f.window_start > now() - p_window then f.window_start else now() end
   returning * into v_row;
 
-  if v_row.failures > p_limit then
-    -- raising undoes this attempt's count: the key stays exactly at its limit
-    raise exception 'too many failed logins, try again later' using errcode = 'CALIM',
-      detail = greatest(1, ceil(extract(epoch from v_row.window_start + interval '15 minutes' - now())))::integer::text;
+  if v_row.attempts > p_limit then
+    raise exception '%', p_message using errcode = 'CALIM',
+      detail = internal.seconds_until(v_row.window_start + p_window);
   end if;
 end
 $function$;
-comment on function internal.count_login_attempt(p_key text, p_limit integer) is 'Counts one login attempt against a key; CALIM (detail = retry-after seconds) beyond the limit.';
+comment on function internal.count_attempt(p_key text, p_limit integer, p_window interval, p_message text) is 'Counts an attempt in a fixed window per key; CALIM (detail = retry-after seconds) beyond the limit.';
+
+CREATE OR REPLACE FUNCTION internal.count_backoff_attempt(p_key text, p_free integer, p_base interval, p_max interval, p_message text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_row app.rate_limits;
+begin
+  insert into app.rate_limits (key, attempts, window_start) values (p_key, 0, now())
+  on conflict (key) do nothing;
+  select * into v_row from app.rate_limits where key = p_key for update;
+
+  if v_row.blocked_until > now() then
+    raise exception '%', p_message using errcode = 'CALIM', detail = internal.seconds_until(v_row.blocked_until);
+  end if;
+  if coalesce(v_row.blocked_until, v_row.window_start) < now() - interval '1 day' then
+    v_row.attempts := 0;
+    v_row.window_start := now();
+  end if;
+
+  update app.rate_limits
+     set attempts = v_row.attempts + 1,
+         window_start = v_row.window_start,
+         blocked_until = case when v_row.attempts + 1 >= p_free
+                              then now() + least(p_max, p_base * power(2, v_row.attempts + 1 - p_free)) end
+   where key = p_key;
+end
+$function$;
+comment on function internal.count_backoff_attempt(p_key text, p_free integer, p_base interval, p_max interval, p_message text) is 'Counts an attempt with exponential backoff per key; CALIM (detail = retry-after seconds) while blocked.';
 
 CREATE OR REPLACE FUNCTION internal.iso_time(p_time timestamp with time zone)
  RETURNS text
@@ -895,7 +937,7 @@ CREATE OR REPLACE FUNCTION internal.login_key(p_identifier text)
 AS $function$
   select coalesce(
     (select 'user:' || u.id from internal.user_by_identifier(p_identifier) u),
-    'id:' || lower(btrim(p_identifier)))
+    'id:' || lower(internal.trim_text(p_identifier)))
 $function$;
 comment on function internal.login_key(p_identifier text) is 'user:<id> for a known identifier, else id:<identifier>: the key failed logins count against.';
 
@@ -1127,6 +1169,15 @@ AS $function$
 $function$;
 comment on function internal.room_side(p_room app.rooms, p_user uuid) is 'a, b, or null when the user is not a member.';
 
+CREATE OR REPLACE FUNCTION internal.seconds_until(p_until timestamp with time zone)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select greatest(1, ceil(extract(epoch from p_until - now())))::integer::text
+$function$;
+comment on function internal.seconds_until(p_until timestamp with time zone) is 'Whole seconds until a time (at least 1), as Retry-After wants them.';
+
 CREATE OR REPLACE FUNCTION internal.tg_rooms__delete_messages()
  RETURNS trigger
  LANGUAGE plpgsql
@@ -1138,6 +1189,15 @@ end
 $function$;
 comment on function internal.tg_rooms__delete_messages() is 'Deletes the messages of deleted rooms (statement-level).';
 
+CREATE OR REPLACE FUNCTION internal.trim_text(p_text text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select btrim(p_text, E' \t\n\u000b\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff')
+$function$;
+comment on function internal.trim_text(p_text text) is 'Trims Unicode white space (the set JavaScript''s trim() removes) at both ends.';
+
 CREATE OR REPLACE FUNCTION internal.user_by_identifier(p_identifier text)
  RETURNS SETOF app.users
  LANGUAGE sql
@@ -1146,8 +1206,8 @@ AS $function$
   select u.*
   from app.users u
   where case when p_identifier like '%@%'
-             then u.email = lower(btrim(p_identifier))
-             else lower(u.pseudo) = lower(btrim(p_identifier)) end
+             then u.email = lower(internal.trim_text(p_identifier))
+             else lower(u.pseudo) = lower(internal.trim_text(p_identifier)) end
 $function$;
 comment on function internal.user_by_identifier(p_identifier text) is 'The user an email or pseudo names (case-insensitive), or no row.';
 
