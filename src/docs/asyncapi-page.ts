@@ -31,7 +31,8 @@ export function renderAsyncApiPage(doc: Record<string, any>): string {
 <title>${escape(doc.info.title)}</title>
 <style>
   body { font: 15px/1.5 system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222 }
-  table { border-collapse: collapse; width: 100% } td, th { border: 1px solid #ddd; padding: 6px 8px; vertical-align: top; text-align: left }
+  table { border-collapse: collapse; width: 100%; table-layout: fixed } td:first-child { width: 9em } td:nth-child(2) { width: 32% }
+  td, th { border: 1px solid #ddd; padding: 6px 8px; vertical-align: top; text-align: left }
   pre { margin: 0; font-size: 12px; max-height: 22em; overflow: auto } code { background: #f4f4f4; padding: 0 3px }
 </style>
 </head>

@@ -40,7 +40,7 @@ export const operations: Record<string, Operation> = {
     summary: 'Create an account',
     body: { schema: registerBody, required: true },
     ok: { 201: { description: 'the new user and a token', schema: 'Auth' } },
-    errors: { 400: ['invalid_request', 'invalid_json'], 409: ['already_taken'] },
+    errors: { 400: ['invalid_request', 'invalid_json'], 409: ['already_taken'], 429: ['rate_limited'] },
   },
   'post /auth/login': {
     summary: 'Log in by email or pseudo',
@@ -165,7 +165,8 @@ function commonErrors(method: Method, op: Operation): Record<number, string[]> {
 
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad request', 401: 'Unauthorized', 404: 'Not found', 409: 'Conflict', 410: 'Gone', 413: 'Payload too large',
-  429: 'Too many requests (see the Retry-After header)', 503: 'The database is unavailable',
+  429: 'Too many requests (see the Retry-After header)',
+  503: 'The database is unavailable, or the password-hashing queue is full (register, login: with Retry-After)',
 };
 
 export function buildOpenApi(): Record<string, unknown> {
