@@ -200,11 +200,13 @@ CREATE OR REPLACE FUNCTION api.gateway_stopped(p_gateway uuid)
 AS $function$
 declare
   v_users uuid[];
+  v_waiting uuid[];
 begin
   select array_agg(user_id) into v_users from app.presence where gateway_id = p_gateway;
   delete from app.gateways where id = p_gateway; -- its presence rows go by cascade
+  v_waiting := internal.lock_pool_entries(coalesce(v_users, '{}')); -- as in api.sync_presence
   update app.pool_entries e set disconnected_at = now()
-   where e.user_id = any(coalesce(v_users, '{}'))
+   where e.user_id = any(v_waiting)
      and e.disconnected_at is null
      and not exists (select from app.presence p where p.user_id = e.user_id);
 end
@@ -702,6 +704,8 @@ CREATE OR REPLACE FUNCTION api.sync_presence(p_gateway uuid, p_online uuid[], p_
 AS $function$
 declare
   v_orphans uuid[];
+  v_online integer;
+  v_waiting uuid[];
 begin
   insert into app.gateways as g (id) values (p_gateway)
   on conflict (id) do update set heartbeat_at = now();
@@ -719,16 +723,20 @@ begin
   select array_agg(distinct p.user_id) into v_orphans
   from app.presence p where p.gateway_id in (select id from dead);
 
+  select count(distinct p.user_id)::integer into v_online
+  from app.presence p join app.gateways g on g.id = p.gateway_id
+  where g.heartbeat_at > now() - interval '15 seconds';
+
+  -- last, so the pool's locks are held only for these two statements and the commit
+  v_waiting := internal.lock_pool_entries(p_online || p_offline || coalesce(v_orphans, '{}'));
   update app.pool_entries e set disconnected_at = null
-   where e.user_id = any(p_online) and e.disconnected_at is not null;
+   where e.user_id = any(v_waiting) and e.user_id = any(p_online) and e.disconnected_at is not null;
   update app.pool_entries e set disconnected_at = now()
-   where e.user_id = any(p_offline || coalesce(v_orphans, '{}'))
+   where e.user_id = any(v_waiting) and e.user_id = any(p_offline || coalesce(v_orphans, '{}'))
      and e.disconnected_at is null
      and not exists (select from app.presence p where p.user_id = e.user_id);
 
-  return (select count(distinct p.user_id)::integer
-          from app.presence p join app.gateways g on g.id = p.gateway_id
-          where g.heartbeat_at > now() - interval '15 seconds');
+  return v_online;
 end
 $function$;
 comment on function api.sync_presence(p_gateway uuid, p_online uuid[], p_offline uuid[]) is 'Heartbeat of a gateway with its presence changes; returns users online across all gateways.';
@@ -929,6 +937,27 @@ AS $function$
   select pg_advisory_xact_lock(internal.lock_key('pool:' || c)) from unnest(p_countries) c order by c;
 $function$;
 comment on function internal.lock_pool(p_any boolean, p_countries text[]) is 'Takes the pool''s advisory locks in their one order.';
+
+CREATE OR REPLACE FUNCTION internal.lock_pool_entries(p_users uuid[])
+ RETURNS uuid[]
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_waiting uuid[];
+  v_countries text[];
+begin
+  select array_agg(e.user_id), array_agg(distinct e.country::text)
+    into v_waiting, v_countries
+  from app.pool_entries e
+  where e.user_id = any(p_users);
+  if v_waiting is null then
+    return '{}';
+  end if;
+  perform internal.lock_pool(true, v_countries);
+  return v_waiting;
+end
+$function$;
+comment on function internal.lock_pool_entries(p_users uuid[]) is 'Takes the pool locks covering the entries of the given users; returns those who wait.';
 
 CREATE OR REPLACE FUNCTION internal.login_key(p_identifier text)
  RETURNS text

@@ -160,11 +160,13 @@ function commonErrors(method: Method, op: Operation): Record<number, string[]> {
   }
   if (op.auth) add(401, 'missing_authorization', 'invalid_token');
   if (!op.ok[503] && !op.ok[200]?.content) add(503, 'unavailable');
+  // a failure nobody foresaw: logged once, answered without details, the process goes on
+  add(500, 'internal');
   return errors;
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad request', 401: 'Unauthorized', 404: 'Not found', 409: 'Conflict', 410: 'Gone', 413: 'Payload too large',
+  400: 'Bad request', 401: 'Unauthorized', 500: 'Unexpected failure (logged; never details)', 404: 'Not found', 409: 'Conflict', 410: 'Gone', 413: 'Payload too large',
   429: 'Too many requests (see the Retry-After header)',
   503: 'The database is unavailable, or the password-hashing queue is full (register, login: with Retry-After)',
 };

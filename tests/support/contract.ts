@@ -47,15 +47,18 @@ function describeErrors(validate: ValidateFunction): string {
  * that status's schema (error codes included) and required headers are there.
  */
 export function checkHttpResponse(method: string, url: string, status: number, headers: Headers, body: unknown): void {
-  const verb = method.toLowerCase();
   // CORS preflights are answered for every path by the browser protocol (docs/api.md), not the API
-  if (verb === 'options') return;
+  if (method.toLowerCase() === 'options') return;
+  // HEAD answers what GET would, without the body (docs/api.md)
+  const head = method.toLowerCase() === 'head';
+  const verb = head ? 'get' : method.toLowerCase();
   const path = new URL(url).pathname;
   const where = `${method.toUpperCase()} ${path} → ${status}`;
   const template = pathMatchers.find((m) => m.regex.test(path))?.template;
   const operation = template ? openApi.paths[template]![verb] : undefined;
   if (!operation) {
     const validate = validatorAt('openapi#/components/schemas/Error');
+    if (head && status === 404) return;
     if (status !== 404 || !validate(body) || (body as { code: string }).code !== 'route_not_found') {
       throw new ContractError(`contract: ${where} is not in /openapi.json, and the answer is not 404 route_not_found: ${JSON.stringify(body)}`);
     }
@@ -73,7 +76,7 @@ export function checkHttpResponse(method: string, url: string, status: number, h
   if (!media) {
     throw new ContractError(`contract: ${where}: content-type "${contentType}" is not one of ${Object.keys(response.content ?? {}).join(', ')}`);
   }
-  if (!media.schema) return;
+  if (!media.schema || head) return;
   const pointer = `openapi#/paths/${escapePointer(template!)}/${verb}/responses/${status}/content/${escapePointer(contentType)}/schema`;
   const validate = validatorAt(pointer);
   if (!validate(body)) {
