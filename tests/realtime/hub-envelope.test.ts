@@ -18,7 +18,7 @@ function hubWithPresence() {
     hasUser: () => true,
     sendToUser: (user: string, frame: string) => sent.push({ user, frame: JSON.parse(frame) }),
   } as unknown as Presence;
-  return { hub: new Hub({} as pg.Pool, randomUUID(), presence), sent };
+  return { hub: new Hub({} as pg.Pool, randomUUID(), presence, async () => {}), sent };
 }
 
 test('a valid envelope is relayed; one that breaks the schema is logged and not relayed', (t) => {
