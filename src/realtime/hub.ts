@@ -61,7 +61,7 @@ export class Hub {
   dispatch(payload: unknown): void {
     const parsed = parseEnvelope(payload);
     if ('problem' in parsed) {
-      log.error(`event does not match the envelope schema: ${parsed.problem}`, new Error(JSON.stringify(payload).slice(0, 300)));
+      log.error(`event does not match the envelope schema: ${parsed.problem}; payload: ${JSON.stringify(payload)?.slice(0, 300)}`);
       return;
     }
     const event = parsed.event;
