@@ -319,6 +319,19 @@ AS $function$
 $function$;
 comment on function api.login_succeeded(p_identifier text, p_client text) is 'Takes back a successful attempt: forgets the account''s count from this address, and this one from the address''s.';
 
+CREATE OR REPLACE FUNCTION api.metrics_gauges()
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select jsonb_build_object(
+    'waiting_users', (select count(*) from app.pool_entries e where internal.pool_entry_is_live(e)),
+    'notify_queue_usage', pg_notification_queue_usage()
+  )
+$function$;
+comment on function api.metrics_gauges() is 'Database-side gauges for /metrics: waiting users and NOTIFY queue usage.';
+
 CREATE OR REPLACE FUNCTION api.my_rooms(p_user uuid)
  RETURNS jsonb
  LANGUAGE sql

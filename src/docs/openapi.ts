@@ -124,6 +124,12 @@ export const operations: Record<string, Operation> = {
     ok: { 200: { description: '`{"message":"reaction removed"}`', schema: 'Info' } },
     errors: { 404: ['message_not_found', 'reaction_not_found'] },
   },
+  'get /metrics': {
+    summary: 'Prometheus metrics (on METRICS_PORT instead, when set: then 404 here)',
+    description: 'Served by src/routes/metrics.ts on the uWS app itself, not through the router.',
+    ok: { 200: { description: 'Prometheus text format', content: ['text/plain'] } },
+    errors: { 404: ['route_not_found'] },
+  },
   'get /openapi.json': {
     summary: 'This document',
     ok: { 200: { description: 'OpenAPI 3.1', schema: { type: 'object' } } },
