@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import uWS from 'uWebSockets.js';
-import { createAuthenticate } from './auth/bearer.js';
+import { AuthStates } from './auth/auth-states.js';
+import { createAuthenticate, createTokenCheck } from './auth/bearer.js';
 import { createPasswords } from './auth/passwords.js';
+import { applyUserEvent, isUserEnvelope } from './auth/revocations.js';
 import { createTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createPool } from './db/pool.js';
@@ -19,6 +21,7 @@ import { SendBatcher } from './realtime/batcher.js';
 import { Hub } from './realtime/hub.js';
 import { Presence } from './realtime/presence.js';
 import { closeSocket } from './realtime/sockets.js';
+import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
 import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
@@ -26,6 +29,7 @@ import { metricsRoute } from './routes/metrics.js';
 import { poolRoutes } from './routes/pool.js';
 import { reactionRoutes } from './routes/reactions.js';
 import { roomRoutes } from './routes/rooms.js';
+import { safetyRoutes } from './routes/safety.js';
 import { notificationSocketRoute } from './routes/ws-notifications.js';
 import { roomSocketRoute } from './routes/ws-room.js';
 
@@ -55,22 +59,35 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const presence = new Presence(db, gatewayId);
   const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs, config.sendLanes);
   const hub = new Hub(db, gatewayId, presence, () => batcher.settled());
-  const listener = await startListener(gatewayUrl, (event) => hub.dispatch(event), () => hub.catchUp());
+  const authStates = new AuthStates(db);
+  const checkToken = createTokenCheck(tokens, authStates);
+  // every socket, so shutdown and a sign-out everywhere can close them
+  const openSockets = () => [...presence.allSockets(), ...hub.allSockets()];
+  const listener = await startListener(
+    gatewayUrl,
+    (event) => (isUserEnvelope(event) ? applyUserEvent(event, authStates, openSockets) : hub.dispatch(event)),
+    () => {
+      authStates.reset(); // a revocation may have been missed while disconnected
+      hub.catchUp();
+    },
+  );
   const expiry = await startExpiry(ownerUrl, db);
   const removeMetricsSource = addMetricsSource({ db });
 
   const app = uWS.App();
-  const router = createRouter(app, createAuthenticate(tokens), cors, config.trustProxy);
+  const router = createRouter(app, createAuthenticate(checkToken), cors, config.trustProxy);
   healthRoutes(router, db);
-  authRoutes(router, db, passwords, tokens, config.registrationsPerHour);
+  authRoutes(router, db, passwords, tokens, config.registrationsPerHour, authStates);
+  accountRoutes(router, db, passwords, tokens);
   // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep
   poolRoutes(router, db, config.roomTtlMs, (room) =>
     void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
   roomRoutes(router, db);
   reactionRoutes(router, db);
+  safetyRoutes(router, db, config);
   docsRoutes(router);
-  roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId });
-  notificationSocketRoute(app, { tokens, cors, hub, presence });
+  roomSocketRoute(app, { db, checkToken, authStates, cors, hub, batcher, gatewayId });
+  notificationSocketRoute(app, { checkToken, authStates, cors, hub, presence });
   staticRoutes(app);
 
   app.options('/*', guard('OPTIONS', (res, req) => {
@@ -100,9 +117,6 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const listenSocket = await listen(app, config.port);
   const metricsSocket = metricsApp === app ? listenSocket : await listen(metricsApp, config.metricsPort!);
   presence.start();
-
-  // every socket, so shutdown can close them all
-  const openSockets = () => [...presence.allSockets(), ...hub.allSockets()];
 
   return {
     port: localPort(listenSocket),

@@ -33,6 +33,10 @@ export interface Config {
   logRequests: boolean;
   /** /metrics on a port of its own (not served on `port` then); undefined: on the public port. */
   metricsPort: number | undefined;
+  /** Reports from this many distinct users within reportWindowMs suspend an account from the pool for suspensionMs. */
+  reportThreshold: number;
+  reportWindowMs: number;
+  suspensionMs: number;
 }
 
 /** Every wrong variable, one line each: all of them are reported at once, then the server exits. */
@@ -183,6 +187,9 @@ export async function loadConfig(env = process.env): Promise<Config> {
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     logRequests: flag(env, 'LOG_REQUESTS'),
     metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : undefined,
+    reportThreshold: integer(env, 'REPORT_THRESHOLD', 3, 1, 1000),
+    reportWindowMs: duration(env, 'REPORT_WINDOW', '24h', 1000),
+    suspensionMs: duration(env, 'SUSPENSION_TIME', '24h', 1000),
   };
   if (config.metricsPort !== undefined && config.metricsPort === config.port) {
     problem(env, 'METRICS_PORT', quoted(env.METRICS_PORT!), `a port other than PORT (${config.port}): /metrics is then served there only`);

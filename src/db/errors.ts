@@ -21,6 +21,9 @@ export const SQLSTATE_TO_HTTP: Record<string, MappedError> = {
   CREXP: { status: 410, code: 'room_expired' },
   CMNFD: { status: 404, code: 'message_not_found' },
   CRXNF: { status: 404, code: 'reaction_not_found' },
+  CPSUS: { status: 409, code: 'suspended' },
+  CBNFD: { status: 404, code: 'block_not_found' },
+  CRDUP: { status: 409, code: 'already_reported' },
   // PostgreSQL's own input errors, a backstop behind the gateway's validation
   '22021': { status: 400, code: 'invalid_request' }, // invalid byte sequence (NUL)
   '22P05': { status: 400, code: 'invalid_request' }, // untranslatable character

@@ -15,6 +15,8 @@ export interface RequestContext {
   params: string[];
   query: URLSearchParams;
   authorization: string;
+  /** How many Authorization headers came: more than one is refused on protected routes. */
+  authorizationHeaders: number;
   clientAddress: string;
   body: unknown;
   /** Set by the bearer check on protected routes. */
@@ -67,6 +69,7 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
           params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
           query: new URLSearchParams(req.getQuery() ?? ''),
           authorization: req.getHeader('authorization'),
+          authorizationHeaders: countHeaders(req, 'authorization'),
           clientAddress: clientAddress(res, req, trustProxy),
           body: undefined,
           userId: '',
@@ -75,7 +78,11 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
 
         return (async (): Promise<Reply> => {
           ctx.body = await body;
-          if (options.auth) ctx.userId = await authenticate(ctx.authorization);
+          if (options.auth) {
+            // uWS's getHeader gives the first of several: two tokens must never mean "the first one"
+            if (ctx.authorizationHeaders > 1) throw new HttpError(400, 'more than one authorization header', 'ambiguous_authorization');
+            ctx.userId = await authenticate(ctx.authorization);
+          }
           return handler(ctx);
         })()
           .catch((error) => toErrorReply(error, requestLog))
@@ -100,6 +107,15 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
 /** The `recover` of every HTTP callback's guard: whatever failed, the client gets a 500. */
 export function answerInternalError(res: HttpResponse): void {
   send(res, { status: 500, body: errorBody('internal server error', 'internal') });
+}
+
+/** How many times a (lower-case) header occurs in the request. */
+function countHeaders(req: HttpRequest, name: string): number {
+  let count = 0;
+  req.forEach((key) => {
+    if (key === name) count++;
+  });
+  return count;
 }
 
 export function toErrorReply(error: unknown, requestLog: Log = log): Reply {

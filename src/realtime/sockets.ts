@@ -7,6 +7,8 @@ export interface RoomSocketData {
   /** Process-unique; `${gatewayId}:${id}` names this socket as the origin of a message. */
   id: number;
   userId: string;
+  /** The iat of the token the socket opened with: a sign-out everywhere after it closes the socket. */
+  issuedAt: number;
   roomId: string;
   side: 'a' | 'b';
   /** Resume point asked for (?after_seq), clamped to the room's last seq at the handshake. */
@@ -30,6 +32,8 @@ export interface RoomSocketData {
 
 export interface NotificationSocketData {
   userId: string;
+  /** As RoomSocketData.issuedAt. */
+  issuedAt: number;
   /** The online_count this socket was last given: it is sent again only when it changed. */
   onlineCount: number;
   closed: boolean;
@@ -39,6 +43,14 @@ export interface NotificationSocketData {
 
 export type RoomSocket = WebSocket<RoomSocketData>;
 export type NotificationSocket = WebSocket<NotificationSocketData>;
+
+/**
+ * A socket whose token was revoked (sign out everywhere, password change) or whose account was
+ * deleted: 4401 ("unauthorized", in the application range) so a client knows that reconnecting
+ * with the same token is pointless.
+ */
+export const SIGNED_OUT_CODE = 4401;
+export const SIGNED_OUT_REASON = 'signed out';
 
 /** A client that lets 1 MiB pile up is closed (1013, "try again later": it can resume). */
 export const MAX_BUFFERED_BYTES = 1024 * 1024;

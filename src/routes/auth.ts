@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { AuthStates } from '../auth/auth-states.js';
 import type { Passwords } from '../auth/passwords.js';
 import type { Tokens } from '../auth/tokens.js';
 import { HttpError } from '../http/errors.js';
@@ -9,7 +10,7 @@ import { loginBody, registerBody } from '../schemas/requests.js';
 const validateRegister = bodyValidator(registerBody);
 const validateLogin = bodyValidator(loginBody);
 
-export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, tokens: Tokens, registrationsPerHour: number): void {
+export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, tokens: Tokens, registrationsPerHour: number, authStates: AuthStates): void {
   /*
    * The hash is the expensive part and comes before the database can say the pseudo is taken:
    * the client address's registrations are counted first (429 with Retry-After past the limit).
@@ -42,6 +43,10 @@ export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, to
       throw new HttpError(401, 'invalid credentials', 'invalid_credentials');
     }
     await db.query('select api.login_succeeded($1, $2)', [input.identifier, clientAddress]);
-    return { status: 200, body: { token: await tokens.issue(found!.user_json.id!), user: found!.user_json } };
+    const userId = found!.user_json.id!;
+    // a sign-out everywhere in this same second must not kill the token of a login after it
+    const state = await authStates.get(userId);
+    const token = await tokens.issue(userId, state.exists ? state.validFrom : 0);
+    return { status: 200, body: { token, user: found!.user_json } };
   });
 }

@@ -1,5 +1,6 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
-import type { Tokens } from '../auth/tokens.js';
+import type { TokenCheck } from '../auth/bearer.js';
+import type { Identity } from '../auth/tokens.js';
 import { guard } from '../guard.js';
 import { HttpError } from '../http/errors.js';
 import type { Cors } from '../http/cors.js';
@@ -21,17 +22,31 @@ export interface UpgradeRequest {
 }
 
 /**
+ * The one token of a handshake, from ?token= or a "bearer.<jwt>" sub-protocol (plus that
+ * sub-protocol, to echo back). Both may come, but only naming the same token: several ?token=,
+ * several bearer sub-protocols, or two different tokens are refused (400) rather than picked from.
+ */
+export function handshakeToken(query: URLSearchParams, protocolHeader: string): { token?: string; protocol?: string } {
+  const fromQuery = query.getAll('token');
+  const protocols = protocolHeader.split(',').map((p) => p.trim()).filter((p) => p.startsWith('bearer.'));
+  const candidates = new Set([...fromQuery, ...protocols.map((p) => p.slice('bearer.'.length))]);
+  if (fromQuery.length > 1 || protocols.length > 1 || candidates.size > 1) {
+    throw new HttpError(400, 'more than one token in the handshake', 'ambiguous_authorization');
+  }
+  return { token: [...candidates][0] || undefined, protocol: protocols[0] };
+}
+
+/**
  * The shared part of both WebSocket handshakes: a well-formed handshake (400/426), Origin
- * allow-list (403), the token from ?token= or a "bearer.<jwt>" sub-protocol (401), then the
- * socket-specific `authorize` step.
- * Every refusal is a plain HTTP answer before the upgrade. The sub-protocol carrying the token
- * is echoed back, as browsers require.
+ * allow-list (403), the token (400 when ambiguous, 401 when missing, invalid, revoked or its
+ * user is gone), then the socket-specific `authorize` step. Every refusal is a plain HTTP answer
+ * before the upgrade. The sub-protocol carrying the token is echoed back, as browsers require.
  */
 export function upgradeHandler<T extends { log?: Log }>(
-  tokens: Tokens,
+  checkToken: TokenCheck,
   cors: Cors,
   paramCount: number,
-  authorize: (userId: string, request: UpgradeRequest) => Promise<T>,
+  authorize: (identity: Identity, request: UpgradeRequest) => Promise<T>,
 ) {
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): Promise<void> => {
     const socket = paramCount === 0 ? 'notifications' : 'room';
@@ -66,18 +81,12 @@ export function upgradeHandler<T extends { log?: Log }>(
     return (async () => {
       if (invalid) throw invalid;
       if (!cors.allowsSocketOrigin(request.origin, request.host)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
-      const bearerProtocol = request.protocol.split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
-      const token = request.query.get('token') ?? bearerProtocol?.slice('bearer.'.length);
+      const { token, protocol } = handshakeToken(request.query, request.protocol);
       if (!token) throw new HttpError(401, 'missing authorization', 'missing_authorization');
-      let userId: string;
-      try {
-        userId = await tokens.verify(token);
-      } catch {
-        throw new HttpError(401, 'invalid or expired token', 'invalid_token');
-      }
-      const data = await authorize(userId, request);
+      const identity = await checkToken(token);
+      const data = await authorize(identity, request);
       data.log = connectionLog;
-      return { data, protocol: bearerProtocol ?? '' };
+      return { data, protocol: protocol ?? '' };
     })().then(
       ({ data, protocol }) => {
         outcome(101);

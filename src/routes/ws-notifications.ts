@@ -1,9 +1,10 @@
 import type { TemplatedApp } from 'uWebSockets.js';
-import type { Tokens } from '../auth/tokens.js';
+import type { AuthStates } from '../auth/auth-states.js';
+import type { TokenCheck } from '../auth/bearer.js';
 import type { Cors } from '../http/cors.js';
 import type { Hub } from '../realtime/hub.js';
 import { sendCount, type Presence } from '../realtime/presence.js';
-import { MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
+import { closeSocket, MAX_BUFFERED_BYTES, sendFrame, SIGNED_OUT_CODE, SIGNED_OUT_REASON, type NotificationSocketData } from '../realtime/sockets.js';
 import { framesReceived, socketsOpen } from '../metrics.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
@@ -12,14 +13,17 @@ import { upgradeHandler } from './upgrade.js';
  * /ws/notifications — server → client only: unread badges on connect and after reads,
  * new_message, matched, room_closed, online_count. Anything a client sends gets an error frame.
  */
-export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Tokens; cors: Cors; hub: Hub; presence: Presence }): void {
+export function notificationSocketRoute(app: TemplatedApp, deps: { checkToken: TokenCheck; authStates: AuthStates; cors: Cors; hub: Hub; presence: Presence }): void {
   app.ws<NotificationSocketData>('/ws/notifications', socketBehavior('/ws/notifications', {
     idleTimeout: 120,
     sendPingsAutomatically: true,
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
-    upgrade: upgradeHandler<NotificationSocketData>(deps.tokens, deps.cors, 0, async (userId) => ({ userId, onlineCount: -1, closed: false })),
+    upgrade: upgradeHandler<NotificationSocketData>(deps.checkToken, deps.cors, 0, async ({ userId, issuedAt }) => ({ userId, issuedAt, onlineCount: -1, closed: false })),
     open: (ws) => {
       socketsOpen.inc({ socket: 'notifications' });
+      // signed out (or deleted) while this handshake was on its way: the event found no socket to close
+      const { userId, issuedAt } = ws.getUserData();
+      if (deps.authStates.isKnownRevoked(userId, issuedAt)) return closeSocket(ws, SIGNED_OUT_CODE, SIGNED_OUT_REASON);
       deps.presence.add(ws);
       void deps.presence.countFor(ws).then((count) => sendCount(ws, count));
       void deps.hub.sendUnread(ws.getUserData().userId);

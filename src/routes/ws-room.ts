@@ -1,13 +1,15 @@
 import type pg from 'pg';
 import type { TemplatedApp } from 'uWebSockets.js';
-import { UUID, type Tokens } from '../auth/tokens.js';
+import type { AuthStates } from '../auth/auth-states.js';
+import type { TokenCheck } from '../auth/bearer.js';
+import { UUID, type Identity } from '../auth/tokens.js';
 import type { Cors } from '../http/cors.js';
 import { HttpError } from '../http/errors.js';
 import type { SendBatcher, SendResult } from '../realtime/batcher.js';
 import { FrameError, parseClientFrame, type ClientFrame } from '../realtime/client-frames.js';
 import type { Hub } from '../realtime/hub.js';
 import { RateLimiter } from '../realtime/rate-limit.js';
-import { closeSocket, sendFrame, MAX_BUFFERED_BYTES, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
+import { closeSocket, sendFrame, MAX_BUFFERED_BYTES, SIGNED_OUT_CODE, SIGNED_OUT_REASON, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
 import { frameErrors, framesReceived, socketsOpen } from '../metrics.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
@@ -19,7 +21,8 @@ const MAX_WAITING_FRAMES = 256;
 
 export interface RoomSocketDeps {
   db: pg.Pool;
-  tokens: Tokens;
+  checkToken: TokenCheck;
+  authStates: AuthStates;
   cors: Cors;
   hub: Hub;
   batcher: SendBatcher;
@@ -37,7 +40,7 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
   const readLimit = new RateLimiter(MESSAGES_PER_SECOND);
   let nextSocketId = 1;
 
-  const authorize = async (userId: string, request: { params: string[]; query: URLSearchParams }) => {
+  const authorize = async ({ userId, issuedAt }: Identity, request: { params: string[]; query: URLSearchParams }) => {
     const roomId = request.params[0] ?? '';
     if (!UUID.test(roomId)) throw new HttpError(404, 'room not found or access denied', 'room_not_found');
     const afterText = request.query.get('after_seq');
@@ -57,6 +60,7 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
     const data: RoomSocketData = {
       id: nextSocketId++,
       userId,
+      issuedAt,
       roomId: roomId.toLowerCase(),
       side: access.side,
       afterSeq: afterText === null ? null : Math.min(Number(afterText), Number(access.last_seq)),
@@ -152,9 +156,12 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
     sendPingsAutomatically: true,
     // sendFrame closes a socket at 1 MiB; uWS must never drop frames silently before that
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
-    upgrade: upgradeHandler(deps.tokens, deps.cors, 1, authorize),
+    upgrade: upgradeHandler(deps.checkToken, deps.cors, 1, authorize),
     open: (ws) => {
       socketsOpen.inc({ socket: 'room' });
+      // signed out (or deleted) while this handshake was on its way: the event found no socket to close
+      const { userId, issuedAt } = ws.getUserData();
+      if (deps.authStates.isKnownRevoked(userId, issuedAt)) return closeSocket(ws, SIGNED_OUT_CODE, SIGNED_OUT_REASON);
       deps.hub.joinRoom(ws, () => {
         for (const frame of ws.getUserData().waitingFrames.splice(0)) onFrame(ws, frame);
       });

@@ -36,7 +36,7 @@ export function fakeSocket(afterSeq: number | null, drainedFrames = Infinity) {
   const frames: Array<{ type: string; seq: number }> = [];
   let closedWith: number | undefined;
   const data: RoomSocketData = {
-    id: 1, userId: 'user-a', roomId: 'room', side: 'a', afterSeq, lastSeqAtHandshake: afterSeq ?? 0, joined: false,
+    id: 1, userId: 'user-a', issuedAt: 0, roomId: 'room', side: 'a', afterSeq, lastSeqAtHandshake: afterSeq ?? 0, joined: false,
     waitingFrames: [], ackedSeqs: new Set(), replies: Promise.resolve(), closed: false,
   };
   const ws = {

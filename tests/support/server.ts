@@ -39,6 +39,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     logLevel: 'silent',
     logRequests: false,
     metricsPort: undefined,
+    reportThreshold: 3,
+    reportWindowMs: 24 * 3_600_000,
+    suspensionMs: 24 * 3_600_000,
     ...overrides,
   };
 }

@@ -2,8 +2,9 @@
  * Joins the matching pool: pairs the caller with the oldest compatible waiting user, or leaves
  * them waiting. Returns {"matched": true, "room": …} or {"matched": false}.
  *
- * Compatibility: never oneself, never someone the caller already shares an open room with, and
- * when either side asked for same_country, both countries are equal.
+ * Compatibility: never oneself, never someone the caller already shares an open room with, never
+ * a pair one of whom blocked the other, and when either side asked for same_country, both
+ * countries are equal. A suspended account (api.report_room) gets CPSUS.
  *
  * Concurrency. Two compatible joiners must never both end up waiting, so every pair of
  * compatible joiners shares at least one advisory lock:

@@ -24,6 +24,11 @@ declare
   v_partner app.pool_entries;
   v_room app.rooms;
 begin
+  if p_me.suspended_until > now() then
+    raise exception 'suspended from matching until % after reports from other users', internal.iso_time(p_me.suspended_until)
+      using errcode = 'CPSUS';
+  end if;
+
   -- A stale entry of one's own (expired, or its tab long closed) is simply replaced.
   delete from app.pool_entries e where e.user_id = p_me.id and not internal.pool_entry_is_live(e);
   if exists (select from app.pool_entries where user_id = p_me.id) then
@@ -39,6 +44,10 @@ begin
       select from app.rooms r
       where r.closed_at is null and r.expires_at > now()
         and ((r.user_a = p.user_id and r.user_b = p_me.id) or (r.user_a = p_me.id and r.user_b = p.user_id)))
+    -- a block, by either of the two, keeps them apart for good (api.block_room)
+    and not exists (
+      select from app.blocks b
+      where (b.blocker_id = p_me.id and b.blocked_id = p.user_id) or (b.blocker_id = p.user_id and b.blocked_id = p_me.id))
   order by p.joined_at
   limit 1
   for update skip locked;

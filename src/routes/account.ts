@@ -1,0 +1,64 @@
+import type pg from 'pg';
+import type { Passwords } from '../auth/passwords.js';
+import type { Tokens } from '../auth/tokens.js';
+import { HttpError } from '../http/errors.js';
+import type { Router } from '../http/route.js';
+import { bodyValidator } from '../http/validate.js';
+
+interface DeleteAccountBody {
+  password: string;
+}
+
+interface ChangePasswordBody {
+  old_password: string;
+  new_password: string;
+}
+
+const validateDeleteAccount = bodyValidator<DeleteAccountBody>({
+  type: 'object',
+  properties: { password: { type: 'string', minLength: 1, maxLength: 256 } },
+  required: ['password'],
+});
+
+const validateChangePassword = bodyValidator<ChangePasswordBody>({
+  type: 'object',
+  properties: {
+    old_password: { type: 'string', minLength: 1, maxLength: 256 },
+    new_password: { type: 'string', minLength: 8, maxLength: 256 },
+  },
+  required: ['old_password', 'new_password'],
+});
+
+/**
+ * The signed-in user's account: sign out everywhere, change the password, delete the account.
+ * Revocation is decided in SQL (api.logout_all, api.change_password, api.delete_account) and
+ * reaches every gateway as a user event (src/auth/revocations.ts).
+ */
+export function accountRoutes(router: Router, db: pg.Pool, passwords: Passwords, tokens: Tokens): void {
+  /* The password of a signed-in user, counted by api.password_check_begin (429 past 5 a quarter hour). */
+  const checkPassword = async (userId: string, password: string) => {
+    const { rows } = await db.query<{ hash: string }>('select api.password_check_begin($1) as hash', [userId]);
+    if (!(await passwords.verify(rows[0]!.hash, password))) throw new HttpError(403, 'wrong password', 'wrong_password');
+  };
+
+  router.route('post', '/auth/logout-all', async ({ userId }) => {
+    await db.query('select api.logout_all($1)', [userId]);
+    return { status: 200, body: { message: 'signed out everywhere' } };
+  }, { auth: true });
+
+  router.route('post', '/auth/password', async ({ body, userId }) => {
+    const input = validateChangePassword(body);
+    await checkPassword(userId, input.old_password);
+    const hash = await passwords.hash(input.new_password);
+    const { rows } = await db.query<{ valid_from: string }>('select api.change_password($1, $2) as valid_from', [userId, hash]);
+    // issued at the revocation instant: alive, while every older token (this request's too) is not
+    return { status: 200, body: { token: await tokens.issue(userId, Number(rows[0]!.valid_from)) } };
+  }, { auth: true });
+
+  router.route('del', '/auth/me', async ({ body, userId }) => {
+    const input = validateDeleteAccount(body);
+    await checkPassword(userId, input.password);
+    await db.query('select api.delete_account($1)', [userId]);
+    return { status: 200, body: { message: 'account deleted' } };
+  }, { auth: true });
+}
