@@ -73,8 +73,8 @@ comment on function api.change_password(uuid, text) is 'Sets a new argon2id hash
  * Deletes an account for good. The pool's locks come first (as a join takes them), so no join can
  * be pairing this user meanwhile. Open rooms are closed (their partners get room_closed, reason
  * "closed": they learn nothing more), then every row that names the user goes: rooms (and so
- * their messages, reactions and blocks), messages sent elsewhere, reactions, pool entry,
- * presence, blocks, reports made, counters; reports about the user stay without the id.
+ * their messages — a user's messages are all in their rooms — reactions and blocks), reactions,
+ * pool entry, presence, blocks, reports made, counters; reports about the user stay without the id.
  * Every gateway drops the user's sockets and refuses their tokens on user.deleted.
  */
 create function api.delete_account(p_user uuid)
@@ -103,7 +103,6 @@ begin
   end loop;
   perform from app.users where id = p_user for update;
 
-  delete from app.messages where sender_id = p_user;
   delete from app.login_failures where key = 'user:' || p_user;
   delete from app.users where id = p_user; -- rooms, reactions, pool entry, presence, blocks, reports: by cascade
   perform internal.notify_user('user.deleted', p_user);
