@@ -1323,6 +1323,6 @@ CREATE TRIGGER _500_delete_messages AFTER DELETE ON app.rooms REFERENCING OLD TA
 -- migrations applied
 insert into public.schema_migrations (version) values ('20261125120000');
 insert into public.schema_migrations (version) values ('20261125130000');
-insert into public.schema_migrations (version) values ('20261130132000');
 insert into public.schema_migrations (version) values ('20261130134500');
 insert into public.schema_migrations (version) values ('20261130141000');
+insert into public.schema_migrations (version) values ('20261130141500');

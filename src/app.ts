@@ -78,7 +78,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const router = createRouter(app, createAuthenticate(checkToken), cors, config.trustProxy);
   healthRoutes(router, db);
   authRoutes(router, db, passwords, tokens, config.registrationsPerHour, authStates);
-  accountRoutes(router, db, passwords, tokens);
+  accountRoutes(router, db, passwords, tokens, authStates);
   // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep
   poolRoutes(router, db, config.roomTtlMs, (room) =>
     void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));

@@ -38,13 +38,19 @@ export class AuthStates {
     return state !== undefined && !accepts(state, issuedAt);
   }
 
-  /** A user.revoked event: tokens issued before `validFrom` die. */
+  /**
+   * A user.revoked event, or the answer of a revocation made by this process (which need not wait
+   * for its own event): tokens issued before `validFrom` die. The instant only moves forward, so
+   * the late event of an earlier revocation changes nothing, and a deleted user stays deleted.
+   */
   revoked(userId: string, validFrom: number): void {
     this.generation++;
-    this.remember(userId, { exists: true, validFrom });
+    const known = this.states.get(userId);
+    if (known && !known.exists) return;
+    this.remember(userId, { exists: true, validFrom: Math.max(validFrom, known?.validFrom ?? 0) });
   }
 
-  /** A user.deleted event. */
+  /** A user.deleted event, or this process's own deletion of the account. */
   deleted(userId: string): void {
     this.generation++;
     this.remember(userId, { exists: false });

@@ -302,7 +302,7 @@ describe('accounts: api.auth_state, api.logout_all, api.change_password, api.del
       await client.query('select api.sync_presence($1, $2, $3)', ['00000000-0000-4000-8000-0000000000aa', [a.id], []]);
       await join(a);
       await client.query('select api.password_check_begin($1)', [a.id]);
-      await owner(`insert into app.login_failures (key, failures, window_start) values ('user:' || $1, 1, now())`, [a.id]);
+      await owner(`insert into app.rate_limits (key, attempts, window_start) values ('user:' || $1 || ' from 127.0.0.1', 1, now())`, [a.id]);
 
       await client.query('select api.delete_account($1)', [a.id]);
 

@@ -103,7 +103,7 @@ begin
   end loop;
   perform from app.users where id = p_user for update;
 
-  delete from app.login_failures where key = 'user:' || p_user;
+  delete from app.rate_limits where key like 'user:' || p_user || ' from %'; -- the login backoff of this account
   delete from app.users where id = p_user; -- rooms, reactions, pool entry, presence, blocks, reports: by cascade
   perform internal.notify_user('user.deleted', p_user);
 end

@@ -26,7 +26,7 @@ as $$
 declare
   v_room app.rooms := internal.member_room(p_user, p_room_id);
   v_partner uuid := case when v_room.user_a = p_user then v_room.user_b else v_room.user_a end;
-  v_note text := nullif(btrim(p_note), '');
+  v_note text := nullif(internal.trim_text(p_note), '');
   v_reporters integer;
 begin
   if p_reason is null or p_reason not in ('spam', 'harassment', 'hate', 'sexual', 'violence', 'self_harm', 'underage', 'other') then

@@ -60,7 +60,7 @@ create index reports_reported_idx on app.reports (reported_id, created_at);
 
 /*
  * Per-user budgets of actions that cost others something (reports, blocks, password checks),
- * counted in a fixed window like app.login_failures.
+ * counted in a fixed window like app.rate_limits.
  */
 create table app.user_actions (
   user_id      uuid not null references app.users on delete cascade,
