@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
+import { LISTENER_APPLICATION_NAME } from '../../src/listener.js';
 import { matchPair, request, type Frame } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
@@ -92,7 +93,7 @@ describe('the token cache after a listener reconnect', () => {
       // revoked without the event, as if its NOTIFY had been lost with the listener's connection
       await ownerQuery(server.db.url, `update app.users set tokens_valid_from = date_trunc('second', now()) + interval '1 second' where id = $1`, [a.id]);
       assert.equal((await request(server.url, 'GET', '/rooms/me', { token: a.token })).status, 200, 'the gateway trusts its cache');
-      const listenerQuery = `(query ilike 'LISTEN%chat_events%' or query = 'SELECT pg_backend_pid()')`;
+      const listenerQuery = `application_name = '${LISTENER_APPLICATION_NAME}'`;
       await pollUntil('a listener connection', async () =>
         (await owner.query(`select 1 from pg_stat_activity where datname = current_database() and ${listenerQuery}`)).rowCount! > 0, 10_000);
       const { rows } = await owner.query(
