@@ -174,6 +174,80 @@ CREATE UNIQUE INDEX users_pseudo_lower_key ON app.users USING btree (lower(pseud
 
 -- functions (db/functions/, re-created at every start)
 
+CREATE OR REPLACE FUNCTION api.auth_state(p_user uuid)
+ RETURNS bigint
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select coalesce(internal.epoch_seconds(u.tokens_valid_from), 0) from app.users u where u.id = p_user
+$function$;
+comment on function api.auth_state(p_user uuid) is 'Null for an unknown user, else the epoch second tokens must be issued at or after (0: any).';
+
+CREATE OR REPLACE FUNCTION api.block_room(p_user uuid, p_room_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms := internal.member_room(p_user, p_room_id);
+  v_partner uuid := case when v_room.user_a = p_user then v_room.user_b else v_room.user_a end;
+  v_open uuid;
+begin
+  perform internal.count_user_action(p_user, 'block', 30, interval '1 hour');
+  perform internal.lock_pool(false, array(select distinct country::text from app.users where id in (p_user, v_partner)));
+
+  insert into app.blocks (blocker_id, room_id, blocked_id)
+  values (p_user, p_room_id, v_partner)
+  on conflict do nothing;
+
+  for v_open in
+    select r.id from app.rooms r
+    where r.closed_at is null and r.expires_at > now()
+      and ((r.user_a = p_user and r.user_b = v_partner) or (r.user_a = v_partner and r.user_b = p_user))
+    order by r.id
+    for update
+  loop
+    perform internal.close_room(v_open, 'blocked');
+  end loop;
+end
+$function$;
+comment on function api.block_room(p_user uuid, p_room_id uuid) is 'Blocks the partner of a room of the caller: never matched again, open rooms between them closed (blocked); CRNFD, CALIM.';
+
+CREATE OR REPLACE FUNCTION api.blocks(p_user uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object('room_id', b.room_id, 'blocked_at', internal.iso_time(b.created_at))
+                            order by b.created_at desc, b.room_id), '[]'::jsonb)
+  from app.blocks b
+  where b.blocker_id = p_user
+$function$;
+comment on function api.blocks(p_user uuid) is 'The caller''s blocks as [{room_id, blocked_at}], newest first.';
+
+CREATE OR REPLACE FUNCTION api.change_password(p_user uuid, p_password_hash text)
+ RETURNS bigint
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+begin
+  update app.users set password_hash = p_password_hash where id = p_user;
+  if not found then
+    raise exception 'invalid or expired token' using errcode = 'CUNFD';
+  end if;
+  delete from app.user_actions where user_id = p_user and action = 'password';
+  return internal.epoch_seconds(internal.revoke_tokens(p_user));
+exception
+  when check_violation then
+    raise exception 'invalid account data' using errcode = 'CVINV';
+end
+$function$;
+comment on function api.change_password(p_user uuid, p_password_hash text) is 'Sets a new argon2id hash and revokes every earlier token; returns the new valid-from second.';
+
 CREATE OR REPLACE FUNCTION api.close_room(p_user uuid, p_room_id uuid)
  RETURNS void
  LANGUAGE plpgsql
@@ -200,6 +274,40 @@ AS $function$
                                 'too many registrations from this address, try again later')
 $function$;
 comment on function api.count_registration(p_client text, p_per_hour integer) is 'Counts a registration attempt of a client address; CALIM (detail = retry-after seconds) past the hourly limit.';
+
+CREATE OR REPLACE FUNCTION api.delete_account(p_user uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_user app.users;
+  v_room record;
+begin
+  select * into v_user from app.users where id = p_user;
+  if not found then
+    raise exception 'invalid or expired token' using errcode = 'CUNFD';
+  end if;
+  perform internal.lock_pool(true, array[v_user.country::text]);
+
+  -- rooms before the user row, the order a reaction takes them in (room, then its key share)
+  for v_room in
+    select r.id, r.expires_at > now() as is_open from app.rooms r
+    where (r.user_a = p_user or r.user_b = p_user) and r.closed_at is null
+    order by r.id
+    for update
+  loop
+    perform internal.close_room(v_room.id, case when v_room.is_open then 'closed' else 'expired' end);
+  end loop;
+  perform from app.users where id = p_user for update;
+
+  delete from app.rate_limits where key like 'user:' || p_user || ' from %'; -- the login backoff of this account
+  delete from app.users where id = p_user; -- rooms, reactions, pool entry, presence, blocks, reports: by cascade
+  perform internal.notify_user('user.deleted', p_user);
+end
+$function$;
+comment on function api.delete_account(p_user uuid) is 'Closes the user''s open rooms, deletes every row naming the user and emits user.deleted.';
 
 CREATE OR REPLACE FUNCTION api.expire_due_rooms(p_limit integer DEFAULT 1000)
  RETURNS integer
@@ -370,6 +478,16 @@ AS $function$
 $function$;
 comment on function api.login_succeeded(p_identifier text, p_client text) is 'Takes back a successful attempt: forgets the account''s count from this address, and this one from the address''s.';
 
+CREATE OR REPLACE FUNCTION api.logout_all(p_user uuid)
+ RETURNS bigint
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select internal.epoch_seconds(internal.revoke_tokens(p_user))
+$function$;
+comment on function api.logout_all(p_user uuid) is 'Revokes every token of the user issued until now (emits user.revoked); returns the new valid-from second.';
+
 CREATE OR REPLACE FUNCTION api.metrics_gauges()
  RETURNS jsonb
  LANGUAGE sql
@@ -412,6 +530,25 @@ begin
 end
 $function$;
 comment on function api.open_room_socket(p_user uuid, p_room_id uuid) is 'Handshake check of a room socket: side and last_seq, or CRNFD / CRCLO / CREXP.';
+
+CREATE OR REPLACE FUNCTION api.password_check_begin(p_user uuid)
+ RETURNS text
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_hash text;
+begin
+  select password_hash into v_hash from app.users where id = p_user;
+  if not found then
+    raise exception 'invalid or expired token' using errcode = 'CUNFD';
+  end if;
+  perform internal.count_user_action(p_user, 'password', 5, interval '15 minutes');
+  return v_hash;
+end
+$function$;
+comment on function api.password_check_begin(p_user uuid) is 'Counts a password check (CALIM past 5 per 15 minutes) and returns the account''s hash; CUNFD for unknown users.';
 
 CREATE OR REPLACE FUNCTION api.post_events(p_events jsonb)
  RETURNS jsonb
@@ -649,6 +786,58 @@ end
 $function$;
 comment on function api.rename_room(p_user uuid, p_room_id uuid, p_name text) is 'Sets the caller''s private name of an open room; CRNFD, CVNAM.';
 
+CREATE OR REPLACE FUNCTION api.report_room(p_user uuid, p_room_id uuid, p_reason text, p_note text DEFAULT NULL::text, p_include_messages boolean DEFAULT false, p_threshold integer DEFAULT 3, p_window interval DEFAULT '24:00:00'::interval, p_suspension interval DEFAULT '24:00:00'::interval)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms := internal.member_room(p_user, p_room_id);
+  v_partner uuid := case when v_room.user_a = p_user then v_room.user_b else v_room.user_a end;
+  v_note text := nullif(internal.trim_text(p_note), '');
+  v_reporters integer;
+begin
+  if p_reason is null or p_reason not in ('spam', 'harassment', 'hate', 'sexual', 'violence', 'self_harm', 'underage', 'other') then
+    raise exception 'reason must be one of spam, harassment, hate, sexual, violence, self_harm, underage, other'
+      using errcode = 'CVINV', column = 'reason';
+  end if;
+  if char_length(v_note) > 500 then
+    raise exception 'note must be at most 500 characters' using errcode = 'CVINV', column = 'note';
+  end if;
+  perform internal.count_user_action(p_user, 'report', 10, interval '1 hour');
+  perform from app.users where id = v_partner for update;
+
+  insert into app.reports (reporter_id, reported_id, room_id, reason, note, room_created_at, room_closed_at,
+                           room_closed_reason, reporter_country, reported_country, messages)
+  values (p_user, v_partner, p_room_id, p_reason, v_note, v_room.created_at, v_room.closed_at,
+          internal.closed_reason(v_room),
+          case when v_room.user_a = p_user then v_room.country_a else v_room.country_b end,
+          case when v_room.user_a = p_user then v_room.country_b else v_room.country_a end,
+          case when p_include_messages then (
+            select coalesce(jsonb_agg(jsonb_build_object(
+                     'seq', m.seq,
+                     'from', case when m.sender_id = p_user then 'reporter' else 'reported' end,
+                     'content', m.content,
+                     'sent_at', internal.iso_time(m.sent_at)) order by m.seq), '[]'::jsonb)
+            from (select * from app.messages where room_id = p_room_id order by seq desc limit 50) m)
+          end)
+  on conflict (room_id, reporter_id) do nothing;
+  if not found then
+    raise exception 'room already reported' using errcode = 'CRDUP';
+  end if;
+
+  select count(distinct r.reporter_id) into v_reporters
+  from app.reports r
+  where r.reported_id = v_partner and r.created_at > now() - p_window;
+  if v_reporters >= p_threshold then
+    update app.users set suspended_until = greatest(suspended_until, now() + p_suspension) where id = v_partner;
+    delete from app.pool_entries where user_id = v_partner;
+  end if;
+end
+$function$;
+comment on function api.report_room(p_user uuid, p_room_id uuid, p_reason text, p_note text, p_include_messages boolean, p_threshold integer, p_window interval, p_suspension interval) is 'Reports the partner of a room of the caller (optionally with its last 50 messages); suspends past the threshold; CRNFD, CVINV, CRDUP, CALIM.';
+
 CREATE OR REPLACE FUNCTION api.room(p_user uuid, p_room_id uuid)
  RETURNS jsonb
  LANGUAGE sql
@@ -805,6 +994,22 @@ end
 $function$;
 comment on function api.sync_presence(p_gateway uuid, p_online uuid[], p_offline uuid[]) is 'Heartbeat of a gateway with its presence changes; returns users online across all gateways.';
 
+CREATE OR REPLACE FUNCTION api.unblock_room(p_user uuid, p_room_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+begin
+  perform internal.count_user_action(p_user, 'block', 30, interval '1 hour');
+  delete from app.blocks where blocker_id = p_user and room_id = p_room_id;
+  if not found then
+    raise exception 'block not found' using errcode = 'CBNFD';
+  end if;
+end
+$function$;
+comment on function api.unblock_room(p_user uuid, p_room_id uuid) is 'Removes the caller''s block of a room; CBNFD when there is none.';
+
 CREATE OR REPLACE FUNCTION api.unreact(p_user uuid, p_message_id uuid)
  RETURNS void
  LANGUAGE plpgsql
@@ -928,6 +1133,37 @@ end
 $function$;
 comment on function internal.count_backoff_attempt(p_key text, p_free integer, p_base interval, p_max interval, p_message text) is 'Counts an attempt with exponential backoff per key; CALIM (detail = retry-after seconds) while blocked.';
 
+CREATE OR REPLACE FUNCTION internal.count_user_action(p_user uuid, p_action text, p_limit integer, p_window interval)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_row app.user_actions;
+begin
+  insert into app.user_actions as a (user_id, action, count, window_start)
+  values (p_user, p_action, 1, now())
+  on conflict (user_id, action) do update
+    set count = case when a.window_start > now() - p_window then a.count + 1 else 1 end,
+        window_start = case when a.window_start > now() - p_window then a.window_start else now() end
+  returning * into v_row;
+
+  if v_row.count > p_limit then
+    raise exception 'too many requests, try again later' using errcode = 'CALIM',
+      detail = greatest(1, ceil(extract(epoch from v_row.window_start + p_window - now())))::integer::text;
+  end if;
+end
+$function$;
+comment on function internal.count_user_action(p_user uuid, p_action text, p_limit integer, p_window interval) is 'Counts one action of a user in a fixed window; CALIM (detail = retry-after seconds) beyond the limit.';
+
+CREATE OR REPLACE FUNCTION internal.epoch_seconds(p_time timestamp with time zone)
+ RETURNS bigint
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select floor(extract(epoch from p_time))::bigint
+$function$;
+comment on function internal.epoch_seconds(p_time timestamp with time zone) is 'Whole seconds since the epoch (a JWT NumericDate).';
+
 CREATE OR REPLACE FUNCTION internal.iso_time(p_time timestamp with time zone)
  RETURNS text
  LANGUAGE sql
@@ -945,6 +1181,11 @@ declare
   v_partner app.pool_entries;
   v_room app.rooms;
 begin
+  if p_me.suspended_until > now() then
+    raise exception 'suspended from matching until % after reports from other users', internal.iso_time(p_me.suspended_until)
+      using errcode = 'CPSUS';
+  end if;
+
   -- A stale entry of one's own (expired, or its tab long closed) is simply replaced.
   delete from app.pool_entries e where e.user_id = p_me.id and not internal.pool_entry_is_live(e);
   if exists (select from app.pool_entries where user_id = p_me.id) then
@@ -960,6 +1201,10 @@ begin
       select from app.rooms r
       where r.closed_at is null and r.expires_at > now()
         and ((r.user_a = p.user_id and r.user_b = p_me.id) or (r.user_a = p_me.id and r.user_b = p.user_id)))
+    -- a block, by either of the two, keeps them apart for good (api.block_room)
+    and not exists (
+      select from app.blocks b
+      where (b.blocker_id = p_me.id and b.blocked_id = p.user_id) or (b.blocker_id = p.user_id and b.blocked_id = p_me.id))
   order by p.joined_at
   limit 1
   for update skip locked;
@@ -1167,6 +1412,14 @@ end
 $function$;
 comment on function internal.notify_messages(p_messages jsonb) is 'Sends stored messages as messages.created envelopes of at most ~7000 bytes each.';
 
+CREATE OR REPLACE FUNCTION internal.notify_user(p_type text, p_user uuid, p_payload jsonb DEFAULT '{}'::jsonb)
+ RETURNS void
+ LANGUAGE sql
+AS $function$
+  select pg_notify('chat_events', (jsonb_build_object('v', 1, 'type', p_type, 'user', p_user) || p_payload)::text)
+$function$;
+comment on function internal.notify_user(p_type text, p_user uuid, p_payload jsonb) is 'Sends one user event envelope on the chat_events channel.';
+
 CREATE OR REPLACE FUNCTION internal.open_rooms_of(p_user uuid)
  RETURNS SETOF app.rooms
  LANGUAGE sql
@@ -1207,6 +1460,28 @@ begin
 end
 $function$;
 comment on function internal.reactable_message(p_user uuid, p_message_id uuid) is 'The open room and seq of a message the user may react to; CMNFD otherwise.';
+
+CREATE OR REPLACE FUNCTION internal.revoke_tokens(p_user uuid)
+ RETURNS timestamp with time zone
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_valid_from timestamptz;
+begin
+  update app.users
+     set tokens_valid_from = greatest(date_trunc('second', clock_timestamp()) + interval '1 second',
+                                      tokens_valid_from + interval '1 second')
+   where id = p_user
+  returning tokens_valid_from into v_valid_from;
+  if not found then
+    raise exception 'invalid or expired token' using errcode = 'CUNFD';
+  end if;
+  perform internal.notify_user('user.revoked', p_user,
+                               jsonb_build_object('valid_from', internal.epoch_seconds(v_valid_from)));
+  return v_valid_from;
+end
+$function$;
+comment on function internal.revoke_tokens(p_user uuid) is 'Moves the user''s tokens_valid_from past now and emits user.revoked; returns it.';
 
 CREATE OR REPLACE FUNCTION internal.room_is_open(p_room app.rooms)
  RETURNS boolean
