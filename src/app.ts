@@ -16,6 +16,7 @@ import { log } from './log.js';
 import { SendBatcher } from './realtime/batcher.js';
 import { Hub } from './realtime/hub.js';
 import { Presence } from './realtime/presence.js';
+import { SocketQuota } from './realtime/socket-quota.js';
 import { closeSocket } from './realtime/sockets.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -45,7 +46,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const passwords = await createPasswords({ concurrency: config.hashConcurrency, queue: config.hashQueue });
   const cors = createCors(config.corsOrigins);
   const presence = new Presence(db, gatewayId);
-  const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs, config.sendLanes);
+  const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs, config.sendLanes, config.sendQueueMax);
   const hub = new Hub(db, gatewayId, presence, () => batcher.settled());
   const listener = await startListener(gatewayUrl, (event) => hub.dispatch(event), () => hub.catchUp());
   const expiry = await startExpiry(ownerUrl, db);
@@ -55,12 +56,13 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   healthRoutes(router, db);
   authRoutes(router, db, passwords, tokens, config.registrationsPerHour);
   // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep
-  poolRoutes(router, db, config.roomTtlMs, (room) =>
+  poolRoutes(router, db, config.roomTtlMs, config.poolQueueMax, (room) =>
     void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
   roomRoutes(router, db);
   reactionRoutes(router, db);
-  roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId });
-  notificationSocketRoute(app, { tokens, cors, hub, presence });
+  const quota = new SocketQuota(config);
+  roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId, quota, trustProxy: config.trustProxy });
+  notificationSocketRoute(app, { tokens, cors, hub, presence, quota, trustProxy: config.trustProxy });
 
   app.options('/*', guard('OPTIONS', (res, req) => {
     const origin = req.getHeader('origin');

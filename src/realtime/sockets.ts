@@ -1,4 +1,5 @@
 import type { WebSocket } from 'uWebSockets.js';
+import type { SocketSlot } from './socket-quota.js';
 
 /** What the gateway keeps on every room socket (uWS userData). */
 export interface RoomSocketData {
@@ -6,6 +7,8 @@ export interface RoomSocketData {
   id: number;
   userId: string;
   roomId: string;
+  /** Its place under the per-user and per-address socket limits, given back when it closes. */
+  slot: SocketSlot;
   side: 'a' | 'b';
   /** Resume point asked for (?after_seq), clamped to the room's last seq at the handshake. */
   afterSeq: number | null;
@@ -19,13 +22,17 @@ export interface RoomSocketData {
    * feed knows not to echo it to this socket as own_message. Emptied as the feed moves on.
    */
   ackedSeqs: Set<number>;
+  waitingBytes: number;
   /** The answers (acks, errors) to this socket's frames, chained so they go out in frame order. */
   replies: Promise<void>;
+  /** Frames accepted whose answer is not sent yet. */
+  unanswered: number;
   closed: boolean;
 }
 
 export interface NotificationSocketData {
   userId: string;
+  slot: SocketSlot;
   /** The online_count this socket was last given: it is sent again only when it changed. */
   onlineCount: number;
   closed: boolean;

@@ -1,6 +1,7 @@
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import type { Tokens } from '../auth/tokens.js';
 import { guard } from '../guard.js';
+import { clientAddress } from '../http/client-address.js';
 import { HttpError } from '../http/errors.js';
 import type { Cors } from '../http/cors.js';
 import { answerInternalError, toErrorReply } from '../http/route.js';
@@ -15,6 +16,14 @@ export interface UpgradeRequest {
   origin: string;
   query: URLSearchParams;
   params: string[];
+  /** The client address per-address limits count (see clientAddress). */
+  address: string;
+}
+
+export interface UpgradeOptions<T> {
+  trustProxy: number;
+  /** The client went away after `authorize` succeeded: give back what it took (its socket slot). */
+  abandoned?: (data: T) => void;
 }
 
 /**
@@ -29,6 +38,7 @@ export function upgradeHandler<T>(
   cors: Cors,
   paramCount: number,
   authorize: (userId: string, request: UpgradeRequest) => Promise<T>,
+  options: UpgradeOptions<T>,
 ) {
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): Promise<void> => {
     let aborted = false;
@@ -42,6 +52,7 @@ export function upgradeHandler<T>(
       origin: req.getHeader('origin'),
       query: new URLSearchParams(req.getQuery() ?? ''),
       params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
+      address: clientAddress(res, req, options.trustProxy),
     };
     const invalid = handshakeError({
       upgrade: req.getHeader('upgrade'),
@@ -65,7 +76,7 @@ export function upgradeHandler<T>(
       return { data: await authorize(userId, request), protocol: bearerProtocol ?? '' };
     })().then(
       ({ data, protocol }) => {
-        if (aborted) return;
+        if (aborted) return options.abandoned?.(data);
         res.cork(() => res.upgrade(data, request.key, protocol, request.extensions, context));
       },
       (error) => {

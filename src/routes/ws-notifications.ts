@@ -3,20 +3,32 @@ import type { Tokens } from '../auth/tokens.js';
 import type { Cors } from '../http/cors.js';
 import type { Hub } from '../realtime/hub.js';
 import { sendCount, type Presence } from '../realtime/presence.js';
+import type { SocketQuota } from '../realtime/socket-quota.js';
 import { MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
+
+export interface NotificationSocketDeps {
+  tokens: Tokens;
+  cors: Cors;
+  hub: Hub;
+  presence: Presence;
+  quota: SocketQuota;
+  trustProxy: number;
+}
 
 /**
  * /ws/notifications — server → client only: unread badges on connect and after reads,
  * new_message, matched, room_closed, online_count. Anything a client sends gets an error frame.
  */
-export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Tokens; cors: Cors; hub: Hub; presence: Presence }): void {
+export function notificationSocketRoute(app: TemplatedApp, deps: NotificationSocketDeps): void {
   app.ws<NotificationSocketData>('/ws/notifications', socketBehavior('/ws/notifications', {
     idleTimeout: 120,
     sendPingsAutomatically: true,
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
-    upgrade: upgradeHandler(deps.tokens, deps.cors, 0, async (userId) => ({ userId, onlineCount: -1, closed: false })),
+    upgrade: upgradeHandler(deps.tokens, deps.cors, 0,
+      async (userId, request) => ({ userId, slot: deps.quota.reserveNotifications(request.address, userId), onlineCount: -1, closed: false }),
+      { trustProxy: deps.trustProxy, abandoned: (data) => data.slot.release() }),
     open: (ws) => {
       deps.presence.add(ws);
       void deps.presence.countFor(ws).then((count) => sendCount(ws, count));
@@ -26,7 +38,9 @@ export function notificationSocketRoute(app: TemplatedApp, deps: { tokens: Token
       sendFrame(ws, JSON.stringify({ type: 'error', code: 'unexpected_frame', message: 'this socket only sends' }));
     },
     close: (ws) => {
-      ws.getUserData().closed = true;
+      const data = ws.getUserData();
+      data.closed = true;
+      data.slot.release();
       deps.presence.remove(ws);
     },
   }));

@@ -36,6 +36,12 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     registrationsPerHour: 1_000_000,
     hashConcurrency: 2,
     hashQueue: 10_000,
+    roomSocketsPerUser: 8,
+    notificationSocketsPerUser: 8,
+    socketsPerAddress: 1_000,
+    sendQueueMax: 2_048,
+    poolQueueMax: 1_024,
+    shutdownTimeoutMs: 10_000,
     ...overrides,
   };
 }
