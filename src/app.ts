@@ -10,6 +10,7 @@ import { startExpiry } from './expiry.js';
 import { guard } from './guard.js';
 import { createCors } from './http/cors.js';
 import { errorBody, send } from './http/respond.js';
+import { InFlight } from './http/in-flight.js';
 import { answerInternalError, createRouter } from './http/route.js';
 import { startListener } from './listener.js';
 import { log } from './log.js';
@@ -29,7 +30,11 @@ import { roomSocketRoute } from './routes/ws-room.js';
 export interface RunningApp {
   port: number;
   gatewayId: string;
-  /** Stops accepting, closes sockets (1001), flushes pending sends, ends every connection. */
+  /**
+   * Shutdown in order: stop accepting, close every WebSocket (1001), commit what was already
+   * submitted, let the feeds and the requests in flight finish, close the remaining HTTP
+   * connections, then end the listener, pg-boss and the pool.
+   */
   close(): Promise<void>;
 }
 
@@ -52,7 +57,8 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const expiry = await startExpiry(ownerUrl, db);
 
   const app = uWS.App();
-  const router = createRouter(app, createAuthenticate(tokens), cors, config.trustProxy);
+  const inFlight = new InFlight();
+  const router = createRouter(app, createAuthenticate(tokens), cors, config.trustProxy, inFlight);
   healthRoutes(router, db);
   authRoutes(router, db, passwords, tokens, config.registrationsPerHour);
   // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep
@@ -61,8 +67,8 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   roomRoutes(router, db);
   reactionRoutes(router, db);
   const quota = new SocketQuota(config);
-  roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId, quota, trustProxy: config.trustProxy });
-  notificationSocketRoute(app, { tokens, cors, hub, presence, quota, trustProxy: config.trustProxy });
+  roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId, quota, trustProxy: config.trustProxy, inFlight });
+  notificationSocketRoute(app, { tokens, cors, hub, presence, quota, trustProxy: config.trustProxy, inFlight });
 
   app.options('/*', guard('OPTIONS', (res, req) => {
     const origin = req.getHeader('origin');
@@ -94,11 +100,19 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
     gatewayId,
     async close() {
       uWS.us_listen_socket_close(listenSocket);
-      await batcher.drain();
+      // no more events, joins or catch-ups: sockets closing now must not start anything new
+      const feedsStopped = hub.stop();
+      // no frame arrives after this, so the drain below is final: a frame already submitted is
+      // committed (its sender may not see the ack, and retries with its client_id), none is lost
       for (const ws of openSockets()) closeSocket(ws, 1001, 'server shutting down');
+      await batcher.drain();
+      await feedsStopped;
+      await inFlight.idle();
+      // keep-alive HTTP connections would hold the process (and the port) open: close them all
+      (app as unknown as { close(): void }).close(); // in uWS 20.30, missing from its typings
       await presence.stop();
       await expiry.stop().catch((error) => log.warn(`pg-boss stop: ${error.message}`));
-      await listener.stop().catch(() => {});
+      await listener.stop().catch((error) => log.warn(`listener stop: ${error.message}`));
       await db.end();
     },
   };

@@ -6,6 +6,7 @@ import { log } from '../log.js';
 import { readJsonBody } from './body.js';
 import { clientAddress } from './client-address.js';
 import { HttpError } from './errors.js';
+import type { InFlight } from './in-flight.js';
 import { errorBody, send, type Reply } from './respond.js';
 import type { Cors } from './cors.js';
 
@@ -34,14 +35,25 @@ export interface Router {
  * check, CORS headers, and one error boundary that turns every failure into the contract's
  * error shape (never a stack trace, never SQL text).
  */
-export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors: Cors, trustProxy: number): Router {
+export function createRouter(
+  app: TemplatedApp,
+  authenticate: Authenticate,
+  cors: Cors,
+  trustProxy: number,
+  inFlight: InFlight,
+): Router {
   return {
     route(method, pattern, handler, options = {}) {
       const paramCount = (pattern.match(/:/g) ?? []).length;
       const serve = (res: HttpResponse, req: HttpRequest, withoutBody: boolean): Promise<void> => {
         let aborted = false;
+        // counted until answered; a client gone before its body was whole is never answered
+        // (its body never completes), so it stops counting then
+        let handling = false;
+        let finished = () => {};
         res.onAborted(() => {
           aborted = true;
+          if (!handling) finished();
         });
         const origin = req.getHeader('origin');
         const contentLength = req.getHeader('content-length');
@@ -55,13 +67,16 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
         };
         const body = method === 'get' ? Promise.resolve(undefined) : readJsonBody(res, contentLength ? Number(contentLength) : undefined);
 
+        finished = inFlight.begin();
         return (async (): Promise<Reply> => {
           ctx.body = await body;
+          handling = true;
           if (options.auth) ctx.userId = await authenticate(ctx.authorization);
           return handler(ctx);
         })()
           .catch(toErrorReply)
           .then((reply) => {
+            finished();
             if (aborted) return;
             send(res, { ...reply, headers: { ...cors.headersFor(origin), ...reply.headers } }, { withoutBody });
           });

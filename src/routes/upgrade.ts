@@ -4,6 +4,7 @@ import { guard } from '../guard.js';
 import { clientAddress } from '../http/client-address.js';
 import { HttpError } from '../http/errors.js';
 import type { Cors } from '../http/cors.js';
+import type { InFlight } from '../http/in-flight.js';
 import { answerInternalError, toErrorReply } from '../http/route.js';
 import { send } from '../http/respond.js';
 import { handshakeError } from './handshake.js';
@@ -22,6 +23,8 @@ export interface UpgradeRequest {
 
 export interface UpgradeOptions<T> {
   trustProxy: number;
+  /** Handshakes being checked (shutdown waits for them before it ends the database pool). */
+  inFlight: InFlight;
   /** The client went away after `authorize` succeeded: give back what it took (its socket slot). */
   abandoned?: (data: T) => void;
 }
@@ -61,7 +64,7 @@ export function upgradeHandler<T>(
       key: request.key,
     });
 
-    return (async () => {
+    return options.inFlight.track((async () => {
       if (invalid) throw invalid;
       if (!cors.allowsSocketOrigin(request.origin)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
       const bearerProtocol = request.protocol.split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
@@ -82,7 +85,7 @@ export function upgradeHandler<T>(
       (error) => {
         if (!aborted) send(res, toErrorReply(error));
       },
-    );
+    ));
   };
   return guard('WebSocket upgrade', upgrade, answerInternalError);
 }

@@ -1,10 +1,11 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Tokens } from '../auth/tokens.js';
 import type { Cors } from '../http/cors.js';
+import type { InFlight } from '../http/in-flight.js';
 import type { Hub } from '../realtime/hub.js';
 import { sendCount, type Presence } from '../realtime/presence.js';
 import type { SocketQuota } from '../realtime/socket-quota.js';
-import { MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
+import { closeSocket, MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
 
@@ -15,6 +16,7 @@ export interface NotificationSocketDeps {
   presence: Presence;
   quota: SocketQuota;
   trustProxy: number;
+  inFlight: InFlight;
 }
 
 /**
@@ -28,8 +30,10 @@ export function notificationSocketRoute(app: TemplatedApp, deps: NotificationSoc
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
     upgrade: upgradeHandler(deps.tokens, deps.cors, 0,
       async (userId, request) => ({ userId, slot: deps.quota.reserveNotifications(request.address, userId), onlineCount: -1, closed: false }),
-      { trustProxy: deps.trustProxy, abandoned: (data) => data.slot.release() }),
+      { trustProxy: deps.trustProxy, inFlight: deps.inFlight, abandoned: (data) => data.slot.release() }),
     open: (ws) => {
+      // upgraded while the server began shutting down: nothing may start on the database now
+      if (deps.hub.isStopped) return closeSocket(ws, 1001, 'server shutting down');
       deps.presence.add(ws);
       void deps.presence.countFor(ws).then((count) => sendCount(ws, count));
       void deps.hub.sendUnread(ws.getUserData().userId);

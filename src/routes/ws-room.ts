@@ -3,6 +3,7 @@ import type { TemplatedApp } from 'uWebSockets.js';
 import { UUID, type Tokens } from '../auth/tokens.js';
 import type { Cors } from '../http/cors.js';
 import { HttpError } from '../http/errors.js';
+import type { InFlight } from '../http/in-flight.js';
 import type { SendBatcher, SendResult } from '../realtime/batcher.js';
 import { FrameError, parseClientFrame, type ClientFrame } from '../realtime/client-frames.js';
 import type { Hub } from '../realtime/hub.js';
@@ -33,6 +34,7 @@ export interface RoomSocketDeps {
   gatewayId: string;
   quota: SocketQuota;
   trustProxy: number;
+  inFlight: InFlight;
 }
 
 /**
@@ -171,14 +173,18 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
     upgrade: upgradeHandler(deps.tokens, deps.cors, 1, authorize, {
       trustProxy: deps.trustProxy,
+      inFlight: deps.inFlight,
       abandoned: (data) => data.slot.release(),
     }),
-    open: (ws) =>
+    open: (ws) => {
+      // upgraded while the server began shutting down: nothing may start on the database now
+      if (deps.hub.isStopped) return closeSocket(ws, 1001, 'server shutting down');
       deps.hub.joinRoom(ws, () => {
           const data = ws.getUserData();
         data.waitingBytes = 0;
         for (const frame of data.waitingFrames.splice(0)) onFrame(ws, frame);
-      }),
+      });
+    },
     message: (ws, message) => {
       const data = ws.getUserData();
       // frames sent while the socket is still catching up wait, in order, until it has joined
