@@ -158,6 +158,32 @@ describe('sockets per user and per address', () => {
   });
 });
 
+describe('a handshake abandoned before the upgrade', () => {
+  test('gives back the place it took', async () => {
+    const { a, b, roomId } = await matchPair(server.url);
+    const address = newAddress();
+    const lock = await holdLock('app.rooms', 'access exclusive'); // the membership check waits
+    try {
+      const gone = new WebSocket(roomUrl(server.wsUrl, roomId, a.token), { headers: { 'x-forwarded-for': address } });
+      gone.on('error', () => {}); // "closed before the connection was established": on purpose
+      await someoneWaits();
+      await new Promise<void>((resolve) => {
+        gone.once('close', () => resolve());
+        gone.terminate();
+      });
+      // one round trip through the gateway: it has seen the connection go before the check ends
+      assert.equal((await request(server.url, 'GET', '/health')).status, 200);
+    } finally {
+      await lock.release();
+    }
+    // the abandoned handshake passed its checks after its client left: its place must be free again
+    for (const user of [a, b, a]) {
+      const outcome = await handshakeFrom(roomUrl(server.wsUrl, roomId, user.token), address);
+      assert.equal(outcome.status, 101, JSON.stringify(outcome));
+    }
+  });
+});
+
 describe('the send lanes', () => {
   test('past the queue a message is answered at once with unavailable and its client_id; accepted ones are all committed', async () => {
     const busy = await matchPair(server.url);
