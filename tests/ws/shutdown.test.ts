@@ -49,8 +49,9 @@ describe('SIGTERM under load', () => {
         const acks = () => sockets.flatMap((s) => s.frames.filter((f) => f.type === 'message_ack'));
         await pollUntil('messages acked under load', async () => acks().length >= 60, 20_000);
 
+        // a burst in flight at the signal, on top of the steady sending
+        for (const socket of sockets) socket.send({ type: 'message', content: `m${sent}`, client_id: `c${sent++}` });
         const signalled = Date.now();
-        const sentAtSignal = sent;
         server.child.kill('SIGTERM');
         for (const socket of sockets) assert.equal(await waitClose(socket, 10_000), 1001);
         const code = await proc.exited;
@@ -62,7 +63,6 @@ describe('SIGTERM under load', () => {
         const acked = acks().map((f) => f.client_id as string);
         const stored = await ownerQuery(db.url, 'select client_id from app.messages where client_id = any($1)', [acked]);
         assert.equal(stored.length, acked.length, 'every acked message is in the table');
-        assert.ok(sent > sentAtSignal, 'messages were still being sent after the signal');
       } finally {
         clearInterval(sender);
       }
