@@ -112,7 +112,7 @@ export async function loadConfig(env = process.env): Promise<Config> {
     notificationSocketsPerUser: integer(env, 'NOTIFICATION_SOCKETS_PER_USER', 8, 1, 1_000),
     socketsPerAddress: integer(env, 'SOCKETS_PER_ADDRESS', 1_000, 1, 1_000_000),
     sendQueueMax: integer(env, 'SEND_QUEUE_MAX', 2_048, 1, 1_000_000),
-    poolQueueMax: integer(env, 'POOL_QUEUE_MAX', 1_024, 1, 1_000_000),
+    poolQueueMax: integer(env, 'POOL_QUEUE_MAX', 4_096, 1, 1_000_000),
     shutdownTimeoutMs: parseDuration(env.SHUTDOWN_TIMEOUT || '10s'),
   };
 }

@@ -40,7 +40,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     notificationSocketsPerUser: 8,
     socketsPerAddress: 1_000,
     sendQueueMax: 2_048,
-    poolQueueMax: 1_024,
+    poolQueueMax: 4_096,
     shutdownTimeoutMs: 10_000,
     ...overrides,
   };
