@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import type { Socket } from 'node:net';
+import net, { type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { matchPair, type TestSocket } from '../support/client.js';
+import { matchPair, request, type TestSocket } from '../support/client.js';
 import { connect, createTestDatabase } from '../support/database.js';
 import { spawnServerProcess, startTestServer, type ServerProcess } from '../support/server.js';
 import { closeAllSockets, isOpen, openRoom, ownerQuery, pollUntil, waitClose } from '../support/ws.js';
@@ -103,6 +103,27 @@ describe('SIGTERM under load', () => {
 });
 
 describe('close() of the gateway', () => {
+  test('does not wait for a request whose client left before sending its whole body', async () => {
+    const server = await startTestServer();
+    try {
+      const client = net.connect(Number(new URL(server.url).port), '127.0.0.1');
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      client.write('POST /auth/login HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"em');
+      // one answered request after it: the gateway has read the unfinished one before the client leaves
+      assert.equal((await request(server.url, 'GET', '/health')).status, 200);
+      await new Promise<void>((resolve) => {
+        client.once('close', () => resolve());
+        client.destroy();
+      });
+
+      const closing = server.app.close().then(() => 'closed' as const);
+      const deadline = new Promise<'hanging'>((resolve) => setTimeout(() => resolve('hanging'), 5000).unref());
+      assert.equal(await Promise.race([closing, deadline]), 'closed');
+    } finally {
+      await server.db.drop();
+    }
+  });
+
   test('closes keep-alive HTTP connections, so nothing holds the process or the port', async () => {
     const server = await startTestServer();
     const agent = new http.Agent({ keepAlive: true });
