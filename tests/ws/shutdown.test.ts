@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import net, { type Socket } from 'node:net';
 import { after, describe, test } from 'node:test';
-import { matchPair, request, type TestSocket } from '../support/client.js';
+import { matchPair, registerUser, request, type TestSocket } from '../support/client.js';
 import { connect, createTestDatabase } from '../support/database.js';
 import { spawnServerProcess, startTestServer, type ServerProcess } from '../support/server.js';
 import { closeAllSockets, isOpen, openRoom, ownerQuery, pollUntil, waitClose } from '../support/ws.js';
@@ -67,6 +67,50 @@ describe('SIGTERM under load', () => {
         clearInterval(sender);
       }
     } finally {
+      await server.stop();
+      await db.drop();
+    }
+  });
+
+  test('sockets are closed at once, before a stuck commit and a stuck request finish; both finish before the exit', async () => {
+    const db = await createTestDatabase();
+    const server = await spawnServerProcess(db.url, { SHUTDOWN_TIMEOUT: '10s' });
+    const proc = watch(server);
+    const messagesLock = await connect(db.url);
+    const poolLock = await connect(db.url);
+    try {
+      const { a, roomId } = await matchPair(server.url);
+      const joiner = await registerUser(server.url);
+      const socket = await openRoom(server.wsUrl, a, roomId);
+      await messagesLock.query('begin');
+      await messagesLock.query('lock table app.messages in share mode'); // the send's insert waits
+      await poolLock.query('begin');
+      await poolLock.query('lock table app.pool_entries in exclusive mode'); // so does the join
+      socket.send({ type: 'message', content: 'stuck', client_id: 'stuck' });
+      const join = request(server.url, 'POST', '/pool/join', { token: joiner.token });
+      await pollUntil('the send and the join waiting for the locks', async () =>
+        Number((await ownerQuery(db.url, 'select count(*) as n from pg_locks where not granted'))[0].n) >= 2);
+
+      server.child.kill('SIGTERM');
+      // no socket waits for the commits: they are closed first, so nothing more arrives meanwhile
+      assert.equal(await waitClose(socket, 5000), 1001);
+      assert.equal(server.child.exitCode, null, 'the process waits for the stuck work');
+
+      // the commit goes through: the frame received before the shutdown is stored
+      await messagesLock.query('rollback');
+      await pollUntil('the stuck message committed', async () =>
+        (await ownerQuery(db.url, `select 1 from app.messages where client_id = 'stuck'`)).length === 1);
+      // the request still in flight is answered before the connections are closed
+      await poolLock.query('rollback');
+      assert.equal((await join).status, 202);
+
+      assert.equal(await proc.exited, 0, proc.output());
+      assert.deepEqual(errorLines(proc.output()), []);
+    } finally {
+      for (const client of [messagesLock, poolLock]) {
+        await client.query('rollback').catch(() => {});
+        await client.end();
+      }
       await server.stop();
       await db.drop();
     }
