@@ -68,7 +68,7 @@ test('lanes: each room keeps its order while rooms commit side by side', async (
 
 test('settled() resolves once the batch being committed has answered its senders', async () => {
   // a full batch (5 of at most 5) is flushed at once: it is being committed when settled() is asked
-  const batcher = new SendBatcher(pool, 5, 60_000, 1);
+  const batcher = new SendBatcher(pool, 5, 60_000, 1, 10_000);
   const { b, roomId } = await room();
   const answered: number[] = [];
   const sends = Array.from({ length: 5 }, (_, i) =>
