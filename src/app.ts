@@ -12,8 +12,10 @@ import { createCors } from './http/cors.js';
 import { errorBody, send } from './http/respond.js';
 import { InFlight } from './http/in-flight.js';
 import { answerInternalError, createRouter } from './http/route.js';
+import { staticRoutes } from './http/static.js';
 import { startListener } from './listener.js';
 import { log } from './log.js';
+import { addMetricsSource, observeRequest } from './metrics.js';
 import { SendBatcher } from './realtime/batcher.js';
 import { Hub } from './realtime/hub.js';
 import { Presence } from './realtime/presence.js';
@@ -21,6 +23,7 @@ import { SocketQuota } from './realtime/socket-quota.js';
 import { closeSocket } from './realtime/sockets.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
+import { metricsRoute } from './routes/metrics.js';
 import { poolRoutes } from './routes/pool.js';
 import { reactionRoutes } from './routes/reactions.js';
 import { roomRoutes } from './routes/rooms.js';
@@ -29,6 +32,8 @@ import { roomSocketRoute } from './routes/ws-room.js';
 
 export interface RunningApp {
   port: number;
+  /** Where /metrics is served: `port`, or METRICS_PORT's own listener. */
+  metricsPort: number;
   gatewayId: string;
   /**
    * Shutdown in order: stop accepting, close every WebSocket (1001), commit what was already
@@ -55,6 +60,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const hub = new Hub(db, gatewayId, presence, () => batcher.settled());
   const listener = await startListener(gatewayUrl, (event) => hub.dispatch(event), () => hub.catchUp());
   const expiry = await startExpiry(ownerUrl, db);
+  const removeMetricsSource = addMetricsSource({ db });
 
   const app = uWS.App();
   const inFlight = new InFlight();
@@ -69,6 +75,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const quota = new SocketQuota(config);
   roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId, quota, trustProxy: config.trustProxy, inFlight });
   notificationSocketRoute(app, { tokens, cors, hub, presence, quota, trustProxy: config.trustProxy, inFlight });
+  staticRoutes(app);
 
   app.options('/*', guard('OPTIONS', (res, req) => {
     const origin = req.getHeader('origin');
@@ -84,22 +91,31 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
       },
     });
   }, answerInternalError));
-  app.any('/*', guard('unknown route', (res, req) =>
-    send(res, { status: 404, body: errorBody('route not found', 'route_not_found') }, { withoutBody: req.getMethod() === 'head' }),
-  answerInternalError));
+  // on its own port, /metrics is not served on the public one
+  const metricsApp = config.metricsPort === undefined ? app : uWS.App();
+  metricsRoute(metricsApp);
+  for (const served of new Set([app, metricsApp])) {
+    served.any('/*', guard('unknown route', (res, req) => {
+      observeRequest(req.getMethod().toUpperCase(), '(unmatched)', 404, performance.now());
+      send(res, { status: 404, body: errorBody('route not found', 'route_not_found') }, { withoutBody: req.getMethod() === 'head' });
+    }, answerInternalError));
+  }
 
-  const listenSocket = await new Promise<uWS.us_listen_socket>((resolve, reject) =>
-    app.listen(config.port, (socket) => (socket ? resolve(socket) : reject(new Error(`port ${config.port} is not available`)))));
+  const listenSocket = await listen(app, config.port);
+  const metricsSocket = metricsApp === app ? listenSocket : await listen(metricsApp, config.metricsPort!);
   presence.start();
 
   // every socket, so shutdown can close them all
   const openSockets = () => [...presence.allSockets(), ...hub.allSockets()];
 
   return {
-    port: uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket),
+    port: localPort(listenSocket),
+    metricsPort: localPort(metricsSocket),
     gatewayId,
     async close() {
       uWS.us_listen_socket_close(listenSocket);
+      if (metricsSocket !== listenSocket) uWS.us_listen_socket_close(metricsSocket);
+      removeMetricsSource();
       // no more events, joins or catch-ups: sockets closing now must not start anything new
       const feedsStopped = hub.stop();
       // no frame arrives after this, so the drain below is final: a frame already submitted is
@@ -116,4 +132,13 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
       await db.end();
     },
   };
+}
+
+function listen(app: uWS.TemplatedApp, port: number): Promise<uWS.us_listen_socket> {
+  return new Promise((resolve, reject) =>
+    app.listen(port, (socket) => (socket ? resolve(socket) : reject(new Error(`port ${port} is not available`)))));
+}
+
+function localPort(socket: uWS.us_listen_socket): number {
+  return uWS.us_socket_local_port(socket as unknown as uWS.us_socket);
 }

@@ -3,6 +3,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { LOG_LEVELS, type LogLevel } from './log.js';
 
 /** Everything the server reads from its environment (and `.env`), validated once at start-up. */
 export interface Config {
@@ -39,9 +40,19 @@ export interface Config {
   poolQueueMax: number;
   /** How long a SIGTERM/SIGINT shutdown may take before the process exits anyway. */
   shutdownTimeoutMs: number;
+  logLevel: LogLevel;
+  /** Access logs: one line per request and handshake. */
+  logRequests: boolean;
+  /** /metrics on a port of its own (not served on `port` then); undefined: on the public port. */
+  metricsPort: number | undefined;
 }
 
-export class ConfigError extends Error {}
+/** Every wrong variable, one line each: all of them are reported at once, then the server exits. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+  }
+}
 
 /** Reads `.env` at the project root without overriding variables already set. */
 export function loadDotEnv(file = '.env'): void {
@@ -51,23 +62,93 @@ export function loadDotEnv(file = '.env'): void {
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** "24h", "5s", "1500ms", "2d" → milliseconds. */
-export function parseDuration(text: string): number {
+/** "24h", "5s", "1500ms", "2d" → milliseconds; undefined when it is not a duration. */
+export function parseDuration(text: string): number | undefined {
   const match = DURATION.exec(text.trim());
-  if (!match) throw new ConfigError(`invalid duration "${text}" (use e.g. 24h, 30m, 5s, 500ms)`);
-  const ms = Number(match[1]) * UNIT_MS[match[2]!]!;
-  if (ms < 1000) throw new ConfigError(`duration "${text}" is shorter than one second`);
-  return ms;
+  return match ? Number(match[1]) * UNIT_MS[match[2]!]! : undefined;
 }
+
+/*
+ * The problems found in one environment, gathered by the readers below instead of thrown at the
+ * first one, so that an operator fixes every wrong variable in one go. Keyed by the environment
+ * object so the readers keep their plain (env, name, …) shape.
+ */
+const problemsOf = new WeakMap<NodeJS.ProcessEnv, string[]>();
+
+/** Records one wrong variable: its name, its value as given (or a description of a secret), what it should be. */
+function problem(env: NodeJS.ProcessEnv, name: string, shown: string, expected: string): void {
+  if (!problemsOf.has(env)) problemsOf.set(env, []);
+  problemsOf.get(env)!.push(`${name}=${shown}: expected ${expected}`);
+}
+
+const quoted = (value: string) => JSON.stringify(value);
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigError(`${name} must be an integer between ${min} and ${max}`);
+  if (!/^\s*-?\d+\s*$/.test(raw) || value < min || value > max) {
+    problem(env, name, quoted(raw), `an integer from ${min} to ${max}`);
+    return fallback;
   }
   return value;
+}
+
+function oneOf<T extends string>(env: NodeJS.ProcessEnv, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (allowed.includes(raw as T)) return raw as T;
+  problem(env, name, quoted(raw), `one of ${allowed.join(', ')}`);
+  return fallback;
+}
+
+function flag(env: NodeJS.ProcessEnv, name: string): boolean {
+  const value = oneOf(env, name, 'false', ['0', '1', 'false', 'true']);
+  return value === '1' || value === 'true';
+}
+
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: string, minMs: number): number {
+  const raw = env[name] || fallback;
+  const ms = parseDuration(raw);
+  if (ms === undefined || ms < minMs) {
+    problem(env, name, quoted(raw), `a duration of at least ${minMs / 1000} s, such as 24h, 30m, 90s or 1500ms`);
+    return parseDuration(fallback)!;
+  }
+  return ms;
+}
+
+/** A PostgreSQL URL; its password, if any, is never shown. */
+function databaseUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (!url || !['postgres:', 'postgresql:'].includes(url.protocol) || !url.hostname) {
+    // shown only when its password can be masked: "host:secret" parses as a URL with scheme "host:"
+    if (url?.password) url.password = '***';
+    const shown = url?.hostname ? quoted(url.toString()) : '(not a URL with a host, value hidden)';
+    problem(env, name, shown, 'a URL such as postgres://user:password@host:5432/database');
+  }
+  return raw;
+}
+
+/** Exact origins, as browsers send them: scheme://host[:port], nothing after. */
+function origins(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const list = env[name]?.split(',').map((o) => o.trim()).filter(Boolean);
+  for (const origin of list ?? []) {
+    let exact = false;
+    try {
+      exact = /^https?:$/.test(new URL(origin).protocol) && new URL(origin).origin === origin;
+    } catch {
+      // not a URL
+    }
+    if (!exact) problem(env, name, quoted(origin), 'comma-separated origins such as https://chat.example.com (scheme, host and port only)');
+  }
+  return list && list.length > 0 ? list : undefined;
 }
 
 /** The development secret is generated once and kept, so tokens survive restarts. */
@@ -80,26 +161,29 @@ async function developmentSecret(dataDir: string): Promise<string> {
   return secret;
 }
 
+/**
+ * Reads and checks every variable. All wrong ones are reported together in one ConfigError
+ * (one line each: name, value, what is expected); secrets are described, never shown.
+ */
 export async function loadConfig(env = process.env): Promise<Config> {
-  const production = env.NODE_ENV === 'production';
-  const databaseUrl = env.DATABASE_URL || env.DB_URL || undefined;
+  problemsOf.delete(env);
+  const production = oneOf(env, 'NODE_ENV', 'development', ['development', 'production', 'test']) === 'production';
   const dataDir = path.resolve(env.DATA_DIR || '.data');
+  const external = databaseUrl(env, env.DATABASE_URL ? 'DATABASE_URL' : 'DB_URL');
+  if (production && !external) problem(env, 'DATABASE_URL', '(unset)', 'a PostgreSQL URL: NODE_ENV=production does not start the embedded database');
+  if (production && !env.JWT_SECRET) problem(env, 'JWT_SECRET', '(unset)', 'a secret of at least 32 bytes: NODE_ENV=production does not generate one');
+  if (env.JWT_SECRET && Buffer.byteLength(env.JWT_SECRET) < 32) {
+    problem(env, 'JWT_SECRET', `(${Buffer.byteLength(env.JWT_SECRET)} bytes, value hidden)`, 'at least 32 bytes (e.g. `openssl rand -base64 48`)');
+  }
 
-  if (production && !databaseUrl) throw new ConfigError('NODE_ENV=production requires DATABASE_URL');
-  if (production && !env.JWT_SECRET) throw new ConfigError('NODE_ENV=production requires JWT_SECRET');
-  const secret = env.JWT_SECRET || (await developmentSecret(dataDir));
-  if (Buffer.byteLength(secret) < 32) throw new ConfigError('JWT_SECRET must be at least 32 bytes');
-
-  const origins = env.CORS_ORIGINS?.split(',').map((o) => o.trim()).filter(Boolean);
-  return {
+  const config = {
     port: integer(env, 'PORT', 8080, 0, 65535),
-    databaseUrl,
-    gatewayDatabaseUrl: env.GATEWAY_DATABASE_URL || undefined,
+    databaseUrl: external,
+    gatewayDatabaseUrl: databaseUrl(env, 'GATEWAY_DATABASE_URL'),
     dataDir,
     embeddedPgPort: integer(env, 'EMBEDDED_PG_PORT', 54329, 1, 65535),
-    jwtSecret: new TextEncoder().encode(secret),
-    roomTtlMs: parseDuration(env.ROOM_TTL || '24h'),
-    corsOrigins: origins && origins.length > 0 ? origins : undefined,
+    roomTtlMs: duration(env, 'ROOM_TTL', '24h', 1000),
+    corsOrigins: origins(env, 'CORS_ORIGINS'),
     production,
     sendBatchMax: integer(env, 'SEND_BATCH_MAX', 256, 1, 10_000),
     sendBatchMs: integer(env, 'SEND_BATCH_MS', 2, 0, 1_000),
@@ -113,6 +197,18 @@ export async function loadConfig(env = process.env): Promise<Config> {
     socketsPerAddress: integer(env, 'SOCKETS_PER_ADDRESS', 1_000, 1, 1_000_000),
     sendQueueMax: integer(env, 'SEND_QUEUE_MAX', 2_048, 1, 1_000_000),
     poolQueueMax: integer(env, 'POOL_QUEUE_MAX', 4_096, 1, 1_000_000),
-    shutdownTimeoutMs: parseDuration(env.SHUTDOWN_TIMEOUT || '10s'),
+    shutdownTimeoutMs: duration(env, 'SHUTDOWN_TIMEOUT', '10s', 1000),
+    logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
+    logRequests: flag(env, 'LOG_REQUESTS'),
+    metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : undefined,
   };
+  if (config.metricsPort !== undefined && config.metricsPort === config.port) {
+    problem(env, 'METRICS_PORT', quoted(env.METRICS_PORT!), `a port other than PORT (${config.port}): /metrics is then served there only`);
+  }
+
+  const problems = problemsOf.get(env);
+  if (problems) throw new ConfigError(problems);
+  // only once everything else is right: the development secret is written to DATA_DIR
+  const secret = env.JWT_SECRET || (await developmentSecret(dataDir));
+  return { ...config, jwtSecret: new TextEncoder().encode(secret) };
 }

@@ -1,6 +1,7 @@
 import PgBoss from 'pg-boss';
 import pg from 'pg';
 import { log } from './log.js';
+import { roomEvents } from './metrics.js';
 
 const EXPIRE_QUEUE = 'room-expiry';
 const SWEEP_QUEUE = 'room-expiry-sweep';
@@ -48,12 +49,16 @@ export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry
   const sweep = async () => {
     const { rows } = await db.query<{ count: number }>('select api.expire_due_rooms() as count');
     await db.query('select api.sweep()');
+    roomEvents.inc({ event: 'expired' }, rows[0]!.count);
     if (rows[0]!.count > 0) log.info(`expired ${rows[0]!.count} overdue room(s)`);
   };
   await sweep();
 
   await boss.work<{ room_id: string }>(EXPIRE_QUEUE, { pollingIntervalSeconds: 1, batchSize: 50 }, async (jobs) => {
-    for (const job of jobs) await db.query('select api.expire_room($1)', [job.data.room_id]);
+    for (const job of jobs) {
+      const { rows } = await db.query<{ expired: boolean }>('select api.expire_room($1) as expired', [job.data.room_id]);
+      if (rows[0]!.expired) roomEvents.inc({ event: 'expired' });
+    }
   });
   await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: 5 }, sweep);
 

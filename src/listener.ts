@@ -2,6 +2,7 @@ import pg from 'pg';
 import { describeTransient, isTransientDatabaseError } from './db/transient.js';
 import { guard } from './guard.js';
 import { log } from './log.js';
+import { listenerEvents, listenerReconnects } from './metrics.js';
 import type { Envelope, MessagesEnvelope } from './realtime/hub.js';
 
 export const CHANNEL = 'chat_events';
@@ -40,7 +41,10 @@ export async function startListener(
   let retryTimer: NodeJS.Timeout | undefined;
   let wakeRetry: (() => void) | undefined;
 
-  const relayEvent = guard('relaying an event', onEvent);
+  const relayEvent = guard('relaying an event', (event: Envelope | MessagesEnvelope) => {
+    listenerEvents.inc({ type: typeof event?.type === 'string' ? event.type : 'malformed' });
+    onEvent(event);
+  });
   const catchUp = guard('listener catch-up', onReconnected);
   const relay = guard('relaying an event', (message: pg.Notification) => {
     if (message.channel === CHANNEL && message.payload) relayEvent(JSON.parse(message.payload));
@@ -85,6 +89,7 @@ export async function startListener(
           return;
         }
         watch(next);
+        listenerReconnects.inc();
         log.info(`listener: reconnected after ${attempt} attempt(s), ${Date.now() - started} ms; catching up from the tables`);
         catchUp();
         return;

@@ -4,7 +4,7 @@ import { ConfigError, loadConfig, loadDotEnv } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
 import { gatewayDatabaseUrl } from './db/roles.js';
-import { log } from './log.js';
+import { configureLog, log } from './log.js';
 
 /**
  * Start-up: configuration, the database (external, or the embedded one), migrations and
@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const started = performance.now();
   loadDotEnv();
   const config = await loadConfig();
+  configureLog({ level: config.logLevel, production: config.production, requests: config.logRequests });
 
   let embedded: EmbeddedDatabase | undefined;
   let databaseUrl = config.databaseUrl;
@@ -36,6 +37,7 @@ async function main(): Promise<void> {
     throw error;
   }
   log.info(`listening on http://localhost:${app.port} (ready in ${Math.round(performance.now() - started)} ms)`);
+  if (app.metricsPort !== app.port) log.info(`metrics on http://localhost:${app.metricsPort}/metrics`);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -68,7 +70,8 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   if (error instanceof ConfigError) {
-    console.error(`configuration error: ${error.message}`);
+    // plain lines for a person at a terminal or reading the service's output: nothing was started
+    for (const problem of error.problems) console.error(`configuration error: ${problem}`);
   } else {
     log.error('start-up failed', error);
   }

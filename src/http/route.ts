@@ -2,7 +2,8 @@ import type { HttpRequest, HttpResponse, TemplatedApp } from 'uWebSockets.js';
 import { mapDatabaseError } from '../db/errors.js';
 import { isTransientDatabaseError } from '../db/transient.js';
 import { guard } from '../guard.js';
-import { log } from '../log.js';
+import { log, requestId, type Log } from '../log.js';
+import { observeRequest } from '../metrics.js';
 import { readJsonBody } from './body.js';
 import { clientAddress } from './client-address.js';
 import { HttpError } from './errors.js';
@@ -46,6 +47,10 @@ export function createRouter(
     route(method, pattern, handler, options = {}) {
       const paramCount = (pattern.match(/:/g) ?? []).length;
       const serve = (res: HttpResponse, req: HttpRequest, withoutBody: boolean): Promise<void> => {
+        const started = performance.now();
+        const verb = withoutBody ? 'HEAD' : method === 'del' ? 'DELETE' : method.toUpperCase();
+        const requestLog = log.child({ req: requestId(req.getHeader('x-request-id')) });
+        const url = req.getUrl();
         let aborted = false;
         // counted until answered; a client gone before its body was whole is never answered
         // (its body never completes), so it stops counting then
@@ -74,9 +79,12 @@ export function createRouter(
           if (options.auth) ctx.userId = await authenticate(ctx.authorization);
           return handler(ctx);
         })()
-          .catch(toErrorReply)
+          .catch((error) => toErrorReply(error, requestLog))
           .then((reply) => {
             finished();
+            const status = aborted ? 499 : reply.status; // 499: the client went away first (nginx's convention)
+            observeRequest(verb, pattern, status, started);
+            requestLog.access(`${verb} ${url} ${status}`, { method: verb, url, route: pattern, status, ms: Math.round(performance.now() - started), client: ctx.clientAddress });
             if (aborted) return;
             send(res, { ...reply, headers: { ...cors.headersFor(origin), ...reply.headers } }, { withoutBody });
           });
@@ -96,7 +104,7 @@ export function answerInternalError(res: HttpResponse): void {
   send(res, { status: 500, body: errorBody('internal server error', 'internal') });
 }
 
-export function toErrorReply(error: unknown): Reply {
+export function toErrorReply(error: unknown, requestLog: Log = log): Reply {
   if (error instanceof HttpError) {
     return { status: error.status, body: errorBody(error.message, error.code, error.details), headers: error.headers };
   }
@@ -107,7 +115,7 @@ export function toErrorReply(error: unknown): Reply {
   }
   // the database restarting: 503, the client retries; nothing unexpected to report
   const unavailable = isTransientDatabaseError(error);
-  if (!unavailable) log.error('unexpected error in a request', error);
+  if (!unavailable) requestLog.error('unexpected error in a request', error);
   return unavailable
     ? { status: 503, body: errorBody('service temporarily unavailable', 'unavailable') }
     : { status: 500, body: errorBody('internal server error', 'internal') };

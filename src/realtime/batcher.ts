@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { describeTransient, isTransientDatabaseError } from '../db/transient.js';
 import { log } from '../log.js';
+import { sendBatchSeconds, sendBatchSize, sendResults } from '../metrics.js';
 
 /** One thing a room socket asked the database to do. */
 export type SendEvent =
@@ -119,7 +120,10 @@ class BatchLane {
   }
 
   private async flush(batch: Pending[]): Promise<void> {
-    for (const [pending, result] of await this.post(batch)) pending.resolve(result);
+    for (const [pending, result] of await this.post(batch)) {
+      sendResults.inc({ kind: pending.event.kind, result: result.ok ? 'ok' : result.code });
+      pending.resolve(result);
+    }
   }
 
   /**
@@ -130,11 +134,14 @@ class BatchLane {
    */
   private async post(batch: Pending[]): Promise<Array<[Pending, SendResult]>> {
     const events = batch.map(({ event }, i) => ({ i, ...event }));
+    sendBatchSize.observe(batch.length);
+    const commit = sendBatchSeconds.startTimer();
     try {
       const { rows } = await this.db.query<{ results: Array<SendResult & { i: number }> }>(
         'select api.post_events($1) as results',
         [JSON.stringify(events)],
       );
+      commit();
       const byIndex = new Map(rows[0]!.results.map((r) => [r.i, r]));
       return batch.map((pending, i) => [pending, byIndex.get(i) ?? { ok: false, code: 'internal' }]);
     } catch (error) {

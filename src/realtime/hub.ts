@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { describeTransient } from '../db/transient.js';
 import { log } from '../log.js';
+import { observeNotificationLag } from '../metrics.js';
 import type { Presence } from './presence.js';
 import { RoomFeed, type FeedMessage } from './room-feed.js';
 import type { RoomSocket } from './sockets.js';
@@ -101,6 +102,7 @@ export class Hub {
 
   /** One stored message: the room's feed, and the recipient's badge. */
   private onMessage(message: CreatedMessage): void {
+    observeNotificationLag(message.sent_at);
     this.feeds.get(message.room)?.onMessage(message);
     if (!this.presence.hasUser(message.recipient)) return; // most recipients live on other processes
     this.presence.sendToUser(message.recipient, JSON.stringify({

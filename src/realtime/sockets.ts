@@ -1,5 +1,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import type { SocketSlot } from './socket-quota.js';
+import type { Log } from '../log.js';
+import { countFrameSent } from '../metrics.js';
 
 /** What the gateway keeps on every room socket (uWS userData). */
 export interface RoomSocketData {
@@ -28,6 +30,8 @@ export interface RoomSocketData {
   /** Frames accepted whose answer is not sent yet. */
   unanswered: number;
   closed: boolean;
+  /** Set by the handshake: the connection's logger, whose lines carry its id. */
+  log?: Log;
 }
 
 export interface NotificationSocketData {
@@ -36,6 +40,8 @@ export interface NotificationSocketData {
   /** The online_count this socket was last given: it is sent again only when it changed. */
   onlineCount: number;
   closed: boolean;
+  /** Set by the handshake: the connection's logger, whose lines carry its id. */
+  log?: Log;
 }
 
 export type RoomSocket = WebSocket<RoomSocketData>;
@@ -52,6 +58,7 @@ export const MAX_BUFFERED_BYTES = 1024 * 1024;
 export function sendFrame(ws: WebSocket<{ closed: boolean }>, frame: string): void {
   const data = ws.getUserData();
   if (data.closed) return;
+  countFrameSent(frame);
   ws.cork(() => {
     ws.send(frame);
     if (ws.getBufferedAmount() > MAX_BUFFERED_BYTES) {

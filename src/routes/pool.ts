@@ -2,6 +2,7 @@ import type { JSONSchemaType } from 'ajv';
 import type pg from 'pg';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
+import { countPoolJoin, roomEvents } from '../metrics.js';
 import { PoolJoiner, type MatchedRoom } from '../pool-joiner.js';
 
 interface JoinBody {
@@ -26,8 +27,9 @@ export function poolRoutes(
   const joiner = new PoolJoiner(db, roomTtlMs, poolQueueMax);
   router.route('post', '/pool/join', async ({ body, userId }) => {
     const input = body === undefined ? {} : validateJoin(body);
-    const { matched, room } = await joiner.join(userId, input.same_country ?? false);
+    const { matched, room } = await countPoolJoin(joiner.join(userId, input.same_country ?? false));
     if (!matched || !room) return { status: 202, body: { message: 'waiting for a match' } };
+    roomEvents.inc({ event: 'opened' });
     onRoomCreated(room);
     return { status: 201, body: { room_id: room.id, room } };
   }, { auth: true });

@@ -3,6 +3,7 @@ import { UUID } from '../auth/tokens.js';
 import { HttpError } from '../http/errors.js';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
+import { roomEvents } from '../metrics.js';
 import { pathId } from './params.js';
 
 interface RenameBody {
@@ -68,6 +69,7 @@ export function roomRoutes(router: Router, db: pg.Pool): void {
 
   router.route('del', '/rooms/:room_id', async ({ params, userId }) => {
     await db.query('select api.close_room($1, $2)', [userId, roomId(params[0])]);
+    roomEvents.inc({ event: 'closed' });
     return { status: 200, body: { message: 'room deleted' } };
   }, { auth: true });
 }

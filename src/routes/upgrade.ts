@@ -7,6 +7,8 @@ import type { Cors } from '../http/cors.js';
 import type { InFlight } from '../http/in-flight.js';
 import { answerInternalError, toErrorReply } from '../http/route.js';
 import { send } from '../http/respond.js';
+import { log, requestId, type Log } from '../log.js';
+import { socketHandshakes } from '../metrics.js';
 import { handshakeError } from './handshake.js';
 
 /** What an upgrade handler copies out of the request before its first await. */
@@ -15,6 +17,7 @@ export interface UpgradeRequest {
   protocol: string;
   extensions: string;
   origin: string;
+  host: string;
   query: URLSearchParams;
   params: string[];
   /** The client address per-address limits count (see clientAddress). */
@@ -36,7 +39,7 @@ export interface UpgradeOptions<T> {
  * Every refusal is a plain HTTP answer before the upgrade. The sub-protocol carrying the token
  * is echoed back, as browsers require.
  */
-export function upgradeHandler<T>(
+export function upgradeHandler<T extends { log?: Log }>(
   tokens: Tokens,
   cors: Cors,
   paramCount: number,
@@ -44,15 +47,25 @@ export function upgradeHandler<T>(
   options: UpgradeOptions<T>,
 ) {
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): Promise<void> => {
+    const socket = paramCount === 0 ? 'notifications' : 'room';
+    const connectionLog = log.child({ conn: requestId(req.getHeader('x-request-id')) });
+    const url = req.getUrl(); // the path only: the query may hold the token
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
     });
+    /** Counts and (with LOG_REQUESTS) logs the handshake's outcome; 499: the client left first. */
+    const outcome = (answered: number) => {
+      const status = aborted ? 499 : answered;
+      socketHandshakes.inc({ socket, status });
+      connectionLog.access(`upgrade ${url} ${status}`, { url, status });
+    };
     const request: UpgradeRequest = {
       key: req.getHeader('sec-websocket-key'),
       protocol: req.getHeader('sec-websocket-protocol'),
       extensions: req.getHeader('sec-websocket-extensions'),
       origin: req.getHeader('origin'),
+      host: req.getHeader('host'),
       query: new URLSearchParams(req.getQuery() ?? ''),
       params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
       address: clientAddress(res, req, options.trustProxy),
@@ -66,7 +79,7 @@ export function upgradeHandler<T>(
 
     return options.inFlight.track((async () => {
       if (invalid) throw invalid;
-      if (!cors.allowsSocketOrigin(request.origin)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
+      if (!cors.allowsSocketOrigin(request.origin, request.host)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
       const bearerProtocol = request.protocol.split(',').map((p) => p.trim()).find((p) => p.startsWith('bearer.'));
       const token = request.query.get('token') ?? bearerProtocol?.slice('bearer.'.length);
       if (!token) throw new HttpError(401, 'missing authorization', 'missing_authorization');
@@ -76,14 +89,19 @@ export function upgradeHandler<T>(
       } catch {
         throw new HttpError(401, 'invalid or expired token', 'invalid_token');
       }
-      return { data: await authorize(userId, request), protocol: bearerProtocol ?? '' };
+      const data = await authorize(userId, request);
+      data.log = connectionLog;
+      return { data, protocol: bearerProtocol ?? '' };
     })().then(
       ({ data, protocol }) => {
+        outcome(101);
         if (aborted) return options.abandoned?.(data);
         res.cork(() => res.upgrade(data, request.key, protocol, request.extensions, context));
       },
       (error) => {
-        if (!aborted) send(res, toErrorReply(error));
+        const reply = toErrorReply(error, connectionLog);
+        outcome(reply.status);
+        if (!aborted) send(res, reply);
       },
     ));
   };

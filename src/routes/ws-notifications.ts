@@ -6,6 +6,7 @@ import type { Hub } from '../realtime/hub.js';
 import { sendCount, type Presence } from '../realtime/presence.js';
 import type { SocketQuota } from '../realtime/socket-quota.js';
 import { closeSocket, MAX_BUFFERED_BYTES, sendFrame, type NotificationSocketData } from '../realtime/sockets.js';
+import { framesReceived, socketsOpen } from '../metrics.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler } from './upgrade.js';
 
@@ -28,10 +29,11 @@ export function notificationSocketRoute(app: TemplatedApp, deps: NotificationSoc
     idleTimeout: 120,
     sendPingsAutomatically: true,
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
-    upgrade: upgradeHandler(deps.tokens, deps.cors, 0,
+    upgrade: upgradeHandler<NotificationSocketData>(deps.tokens, deps.cors, 0,
       async (userId, request) => ({ userId, slot: deps.quota.reserveNotifications(request.address, userId), onlineCount: -1, closed: false }),
       { trustProxy: deps.trustProxy, inFlight: deps.inFlight, abandoned: (data) => data.slot.release() }),
     open: (ws) => {
+      socketsOpen.inc({ socket: 'notifications' });
       // upgraded while the server began shutting down: nothing may start on the database now
       if (deps.hub.isStopped) return closeSocket(ws, 1001, 'server shutting down');
       deps.presence.add(ws);
@@ -39,10 +41,13 @@ export function notificationSocketRoute(app: TemplatedApp, deps: NotificationSoc
       void deps.hub.sendUnread(ws.getUserData().userId);
     },
     message: (ws) => {
+      framesReceived.inc({ socket: 'notifications', type: 'unexpected' });
       sendFrame(ws, JSON.stringify({ type: 'error', code: 'unexpected_frame', message: 'this socket only sends' }));
     },
-    close: (ws) => {
+    close: (ws, code) => {
+      socketsOpen.dec({ socket: 'notifications' });
       const data = ws.getUserData();
+      data.log?.access(`socket closed ${code}`, { code });
       data.closed = true;
       data.slot.release();
       deps.presence.remove(ws);

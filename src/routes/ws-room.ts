@@ -10,6 +10,7 @@ import type { Hub } from '../realtime/hub.js';
 import { RateLimiter } from '../realtime/rate-limit.js';
 import type { SocketQuota } from '../realtime/socket-quota.js';
 import { closeSocket, sendFrame, MAX_BUFFERED_BYTES, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
+import { frameErrors, framesReceived, socketsOpen } from '../metrics.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler, type UpgradeRequest } from './upgrade.js';
 
@@ -101,8 +102,10 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       if (frame) sendFrame(ws, JSON.stringify(frame));
     });
   };
-  const errorFrame = (code: string, message: string, clientId?: string) =>
-    clientId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, client_id: clientId };
+  const errorFrame = (code: string, message: string, clientId?: string) => {
+    frameErrors.inc({ code });
+    return clientId === undefined ? { type: 'error', code, message } : { type: 'error', code, message, client_id: clientId };
+  };
 
   const RESULT_MESSAGES: Record<string, string> = {
     room_closed: 'room is no longer active',
@@ -159,9 +162,12 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
 
   function onFrame(ws: RoomSocket, raw: ArrayBuffer): void {
     try {
-      handle(ws, parseClientFrame(raw));
+      const frame = parseClientFrame(raw);
+      framesReceived.inc({ socket: 'room', type: frame.type });
+      handle(ws, frame);
     } catch (error) {
       if (!(error instanceof FrameError)) throw error;
+      framesReceived.inc({ socket: 'room', type: 'invalid' });
       answer(ws, errorFrame(error.code, error.message, error.clientId));
     }
   }
@@ -177,10 +183,11 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       abandoned: (data) => data.slot.release(),
     }),
     open: (ws) => {
+      socketsOpen.inc({ socket: 'room' });
       // upgraded while the server began shutting down: nothing may start on the database now
       if (deps.hub.isStopped) return closeSocket(ws, 1001, 'server shutting down');
       deps.hub.joinRoom(ws, () => {
-          const data = ws.getUserData();
+        const data = ws.getUserData();
         data.waitingBytes = 0;
         for (const frame of data.waitingFrames.splice(0)) onFrame(ws, frame);
       });
@@ -198,8 +205,10 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       }
     },
     drain: () => {},
-    close: (ws) => {
+    close: (ws, code) => {
+      socketsOpen.dec({ socket: 'room' });
       const data = ws.getUserData();
+      data.log?.access(`socket closed ${code}`, { code });
       data.closed = true;
       data.slot.release();
       data.waitingFrames.length = 0;

@@ -42,6 +42,9 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     sendQueueMax: 2_048,
     poolQueueMax: 4_096,
     shutdownTimeoutMs: 10_000,
+    logLevel: 'silent',
+    logRequests: false,
+    metricsPort: undefined,
     ...overrides,
   };
 }
@@ -66,6 +69,8 @@ export interface ServerProcess {
   url: string;
   wsUrl: string;
   child: ChildProcess;
+  /** Everything the process wrote so far, stdout and stderr. */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -97,6 +102,7 @@ export async function spawnServerProcess(databaseUrl: string, env: Record<string
     url: `http://127.0.0.1:${port}`,
     wsUrl: `ws://127.0.0.1:${port}`,
     child,
+    output: () => output,
     stop: () =>
       new Promise((resolve) => {
         if (child.exitCode !== null) return resolve();

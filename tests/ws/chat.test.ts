@@ -379,6 +379,9 @@ describe('handshake refusals are plain HTTP answers before the upgrade', () => {
         assert.equal(refused.body.code, 'forbidden_origin');
         assert.equal((await handshake(url, { origin: 'https://allowed.example' })).status, 101);
         assert.equal((await handshake(url)).status, 101, 'no Origin (not a browser) is allowed');
+        // the web client the server serves itself is same-origin, whatever the list says
+        assert.equal((await handshake(url, { origin: strict.url })).status, 101, 'same-origin page');
+        assert.equal((await handshake(url, { origin: strict.url.replace('127.0.0.1', 'localhost') })).status, 403, 'another host');
       }
       // the origin check comes first: a bad origin with a bad token is still a 403
       assert.equal((await handshake(roomUrl(strict.wsUrl, roomId, 'bad'), { origin: 'https://evil.example' })).status, 403);
