@@ -121,6 +121,1154 @@ create table app.users (
 CREATE UNIQUE INDEX users_email_key ON app.users USING btree (email);
 CREATE UNIQUE INDEX users_pseudo_lower_key ON app.users USING btree (lower(pseudo));
 
+-- functions (db/functions/, re-created at every start)
+
+CREATE OR REPLACE FUNCTION api.close_room(p_user uuid, p_room_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms := internal.member_room(p_user, p_room_id);
+begin
+  if not internal.room_is_open(v_room) or not internal.close_room(p_room_id, 'closed') then
+    raise exception 'room not found' using errcode = 'CRNFD';
+  end if;
+end
+$function$;
+comment on function api.close_room(p_user uuid, p_room_id uuid) is 'Closes an open room of the caller (reason closed); CRNFD otherwise.';
+
+CREATE OR REPLACE FUNCTION api.count_registration(p_client text, p_per_hour integer)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select internal.count_attempt('register:' || p_client, p_per_hour, interval '1 hour',
+                                'too many registrations from this address, try again later')
+$function$;
+comment on function api.count_registration(p_client text, p_per_hour integer) is 'Counts a registration attempt of a client address; CALIM (detail = retry-after seconds) past the hourly limit.';
+
+CREATE OR REPLACE FUNCTION api.expire_due_rooms(p_limit integer DEFAULT 1000)
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room_id uuid;
+  v_count integer := 0;
+begin
+  for v_room_id in
+    select id from app.rooms
+    where closed_at is null and expires_at <= now()
+    order by expires_at
+    limit p_limit
+    for update skip locked
+  loop
+    if internal.close_room(v_room_id, 'expired') then
+      v_count := v_count + 1;
+    end if;
+  end loop;
+  return v_count;
+end
+$function$;
+comment on function api.expire_due_rooms(p_limit integer) is 'Expires up to p_limit due rooms (oldest first) and returns how many.';
+
+CREATE OR REPLACE FUNCTION api.expire_room(p_room_id uuid)
+ RETURNS boolean
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+begin
+  perform from app.rooms where id = p_room_id and closed_at is null and expires_at <= now() for update;
+  if not found then
+    return false;
+  end if;
+  return internal.close_room(p_room_id, 'expired');
+end
+$function$;
+comment on function api.expire_room(p_room_id uuid) is 'Expires one room if it is due and still open; true when this call did it.';
+
+CREATE OR REPLACE FUNCTION api.gateway_stopped(p_gateway uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_users uuid[];
+  v_waiting uuid[];
+begin
+  select array_agg(user_id) into v_users from app.presence where gateway_id = p_gateway;
+  delete from app.gateways where id = p_gateway; -- its presence rows go by cascade
+  v_waiting := internal.lock_pool_entries(coalesce(v_users, '{}')); -- as in api.sync_presence
+  update app.pool_entries e set disconnected_at = now()
+   where e.user_id = any(v_waiting)
+     and e.disconnected_at is null
+     and not exists (select from app.presence p where p.user_id = e.user_id);
+end
+$function$;
+comment on function api.gateway_stopped(p_gateway uuid) is 'Removes a stopping gateway and its presence.';
+
+CREATE OR REPLACE FUNCTION api.join_pool(p_user uuid, p_same_country boolean DEFAULT false, p_room_ttl interval DEFAULT '24:00:00'::interval)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_me app.users;
+begin
+  select * into v_me from app.users where id = p_user;
+  if not found then
+    raise exception 'invalid or expired token' using errcode = 'CUNFD'; -- an account deleted since
+  end if;
+  perform internal.lock_pool(not p_same_country, array[v_me.country]);
+  return internal.join_pool_locked(v_me, p_same_country, p_room_ttl);
+end
+$function$;
+comment on function api.join_pool(p_user uuid, p_same_country boolean, p_room_ttl interval) is 'Matches the caller with the oldest compatible waiting user or adds them to the pool; CPDUP when already waiting.';
+
+CREATE OR REPLACE FUNCTION api.join_pool_batch(p_joins jsonb, p_room_ttl interval DEFAULT '24:00:00'::interval)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_join record;
+  v_me app.users;
+  v_results jsonb := '[]';
+begin
+  perform internal.lock_pool(
+    exists (select from jsonb_to_recordset(p_joins) j(same_country boolean) where not j.same_country),
+    array(select distinct u.country::text
+          from jsonb_to_recordset(p_joins) j("user" uuid) join app.users u on u.id = j."user"));
+
+  for v_join in
+    select j.i, j."user", j.same_country from jsonb_to_recordset(p_joins) j(i integer, "user" uuid, same_country boolean) order by j.i
+  loop
+    begin
+      select * into v_me from app.users where id = v_join."user";
+      if not found then
+        raise exception 'invalid or expired token' using errcode = 'CUNFD';
+      end if;
+      v_results := v_results || jsonb_build_object('i', v_join.i,
+        'result', internal.join_pool_locked(v_me, v_join.same_country, p_room_ttl));
+    exception when others then
+      v_results := v_results || jsonb_build_object('i', v_join.i,
+        'error', jsonb_build_object('sqlstate', sqlstate, 'message', sqlerrm));
+    end;
+  end loop;
+  return v_results;
+end
+$function$;
+comment on function api.join_pool_batch(p_joins jsonb, p_room_ttl interval) is 'Several pool joins in one transaction, in order; a result or an error per join.';
+
+CREATE OR REPLACE FUNCTION api.leave_pool(p_user uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_was_live boolean;
+begin
+  delete from app.pool_entries e where e.user_id = p_user
+  returning internal.pool_entry_is_live(e) into v_was_live;
+  if not coalesce(v_was_live, false) then
+    raise exception 'not in the pool' using errcode = 'CPNIP';
+  end if;
+end
+$function$;
+comment on function api.leave_pool(p_user uuid) is 'Removes the caller from the pool; CPNIP when not waiting.';
+
+CREATE OR REPLACE FUNCTION api.login_begin(p_identifier text, p_client text)
+ RETURNS TABLE(user_json jsonb, password_hash text)
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+begin
+  perform internal.count_backoff_attempt(internal.login_key(p_identifier) || ' from ' || p_client,
+    5, interval '1 minute', interval '1 hour', 'too many failed logins, try again later');
+  perform internal.count_attempt('client:' || p_client, 50, interval '15 minutes',
+    'too many failed logins, try again later');
+
+  return query
+    select jsonb_build_object(
+             'id', u.id, 'pseudo', u.pseudo, 'email', u.email, 'country', u.country,
+             'created_at', internal.iso_time(u.created_at)),
+           u.password_hash
+    from internal.user_by_identifier(p_identifier) u;
+end
+$function$;
+comment on function api.login_begin(p_identifier text, p_client text) is 'Counts a login attempt (CALIM with detail = retry-after seconds while blocked) and returns the user and hash (no row for unknown users).';
+
+CREATE OR REPLACE FUNCTION api.login_succeeded(p_identifier text, p_client text)
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  delete from app.rate_limits where key = internal.login_key(p_identifier) || ' from ' || p_client;
+  update app.rate_limits set attempts = greatest(attempts - 1, 0) where key = 'client:' || p_client;
+$function$;
+comment on function api.login_succeeded(p_identifier text, p_client text) is 'Takes back a successful attempt: forgets the account''s count from this address, and this one from the address''s.';
+
+CREATE OR REPLACE FUNCTION api.metrics_gauges()
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select jsonb_build_object(
+    'waiting_users', (select count(*) from app.pool_entries e where internal.pool_entry_is_live(e)),
+    'notify_queue_usage', pg_notification_queue_usage()
+  )
+$function$;
+comment on function api.metrics_gauges() is 'Database-side gauges for /metrics: waiting users and NOTIFY queue usage.';
+
+CREATE OR REPLACE FUNCTION api.my_rooms(p_user uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select coalesce(jsonb_agg(internal.room_json(r, p_user) order by r.created_at desc, r.id), '[]'::jsonb)
+  from internal.open_rooms_of(p_user) r
+$function$;
+comment on function api.my_rooms(p_user uuid) is 'Open rooms of the user, newest first, as API room objects.';
+
+CREATE OR REPLACE FUNCTION api.open_room_socket(p_user uuid, p_room_id uuid)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms := internal.member_room(p_user, p_room_id);
+begin
+  if v_room.closed_at is not null and v_room.closed_reason = 'closed' then
+    raise exception 'room is no longer active' using errcode = 'CRCLO';
+  elsif not internal.room_is_open(v_room) then
+    raise exception 'room has expired' using errcode = 'CREXP';
+  end if;
+  return jsonb_build_object('side', internal.room_side(v_room, p_user), 'last_seq', v_room.last_seq);
+end
+$function$;
+comment on function api.open_room_socket(p_user uuid, p_room_id uuid) is 'Handshake check of a room socket: side and last_seq, or CRNFD / CRCLO / CREXP.';
+
+CREATE OR REPLACE FUNCTION api.post_events(p_events jsonb)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_message_results jsonb;
+  v_envelopes jsonb;
+  v_read_results jsonb := '[]'::jsonb;
+  v_typing_results jsonb;
+  v_event jsonb;
+begin
+  -- Lock every room the batch writes to, in id order, so concurrent batches never deadlock and
+  -- the statements below see every message committed before the lock was granted.
+  perform 1
+  from app.rooms r
+  where r.id in (select (e->>'room')::uuid from jsonb_array_elements(p_events) e where e->>'kind' <> 'typing')
+  order by r.id
+  for update;
+
+  -- Every step below is one pass over the batch's rows (window functions, no join between
+  -- CTEs: those become nested loops over unindexed row sets, quadratic in the batch size).
+  with input as (
+    select x.i, x.room, x."user", internal.trim_text(x.content) as content, x.client_id, x.origin
+    from jsonb_to_recordset(p_events) as x(i integer, kind text, room uuid, "user" uuid,
+                                           content text, client_id text, origin text)
+    where x.kind = 'message'
+  ),
+  verdicts as (
+    select i.*, r.user_a, r.user_b, r.last_seq, r.unread_a, r.unread_b,
+           internal.room_side(r, i."user") as side,
+           case internal.room_side(r, i."user") when 'a' then r.alias_a else r.alias_b end as alias,
+           old.id as old_id, old.seq as old_seq, old.sent_at as old_sent_at,
+           case
+             when internal.room_side(r, i."user") is null then 'room_not_found'
+             when not internal.room_is_open(r) then 'room_closed'
+             when i.content is null or char_length(i.content) not between 1 and 4000 then 'invalid_content'
+             when char_length(i.client_id) not between 1 and 64 then 'invalid_client_id'
+           end as error_code
+    from input i
+    left join app.rooms r on r.id = i.room
+    left join app.messages old
+           on old.room_id = i.room and old.sender_id = i."user" and old.client_id = i.client_id
+  ),
+  ranked as (
+    -- the same client_id twice in one batch: only the first valid copy is stored
+    select v.*,
+           v.error_code is null and v.old_id is null
+             and (v.client_id is null
+                  or row_number() over (partition by v.room, v."user", v.client_id, v.error_code is null order by v.i) = 1)
+             as is_new
+    from verdicts v
+  ),
+  planned as (
+    select k.*,
+           case when k.is_new then gen_random_uuid() end as new_id,
+           case when k.is_new then k.last_seq + row_number() over (partition by k.room, k.is_new order by k.i) end as seq,
+           -- the recipient's badge once this message is stored
+           case when k.is_new then
+             case k.side when 'a' then k.unread_b else k.unread_a end
+               + row_number() over (partition by k.room, k.side, k.is_new order by k.i)
+           end as recipient_unread
+    from ranked k
+  ),
+  resolved as (
+    -- a later copy of a client_id takes the id and seq its first copy gets in this batch
+    select p.*,
+           coalesce(p.new_id, p.old_id, first_value(p.new_id) over copies) as result_id,
+           coalesce(p.seq, p.old_seq, first_value(p.seq) over copies) as result_seq
+    from planned p
+    window copies as (partition by p.room, p."user", p.client_id, p.error_code is null order by p.i)
+  ),
+  inserted as (
+    insert into app.messages (room_id, seq, id, sender_id, content, client_id, sent_at)
+    select p.room, p.seq, p.new_id, p."user", p.content, p.client_id, now()
+    from planned p where p.is_new
+  ),
+  bumped as (
+    update app.rooms r
+       set last_seq = r.last_seq + b.added,
+           unread_a = r.unread_a + b.to_a,
+           unread_b = r.unread_b + b.to_b
+      from (select p.room,
+                   count(*) as added,
+                   count(*) filter (where p.side = 'b') as to_a,
+                   count(*) filter (where p.side = 'a') as to_b
+            from planned p where p.is_new group by p.room) b
+     where r.id = b.room
+  )
+  select
+    coalesce(jsonb_agg(
+      case
+        when r.error_code is not null then jsonb_build_object('i', r.i, 'ok', false, 'code', r.error_code)
+        else jsonb_build_object('i', r.i, 'ok', true, 'id', r.result_id, 'seq', r.result_seq,
+                                'sent_at', internal.iso_time(coalesce(r.old_sent_at, now())),
+                                'client_id', r.client_id)
+      end order by r.i), '[]'::jsonb),
+    coalesce(jsonb_agg(jsonb_build_object(
+      'room', r.room, 'users', jsonb_build_array(r.user_a, r.user_b),
+      'seq', r.seq, 'id', r.new_id, 'side', r.side, 'sender', r."user", 'alias', r.alias,
+      'recipient', case r.side when 'a' then r.user_b else r.user_a end,
+      'content', r.content, 'client_id', r.client_id, 'sent_at', internal.iso_time(now()),
+      'unread_count', r.recipient_unread, 'origin', r.origin) order by r.room, r.seq)
+      filter (where r.is_new), '[]'::jsonb)
+    into v_message_results, v_envelopes
+  from resolved r;
+
+  perform internal.notify_messages(v_envelopes);
+
+  -- Reads, in input order and after this batch's messages (a read may name one of them).
+  for v_event in
+    select e from jsonb_array_elements(p_events) e where e->>'kind' = 'read' order by (e->>'i')::integer
+  loop
+    v_read_results := v_read_results || internal.mark_read(
+      (v_event->>'i')::integer, (v_event->>'user')::uuid, (v_event->>'room')::uuid,
+      (v_event->>'message_id')::uuid);
+  end loop;
+
+  -- Typing: relayed to the partner while the room is open; never stored.
+  with typing as (
+    select t.i, r.id as room_id, r.user_a, r.user_b,
+           case
+             when internal.room_side(r, t."user") is null then 'room_not_found'
+             when not internal.room_is_open(r) then 'room_closed'
+           end as error_code,
+           internal.room_side(r, t."user") as side
+    from jsonb_to_recordset(p_events) as t(i integer, kind text, room uuid, "user" uuid)
+    left join app.rooms r on r.id = t.room
+    where t.kind = 'typing'
+  ),
+  relayed as (
+    select count(internal.notify('typing', room_id, array[user_a, user_b], jsonb_build_object('side', side)))
+    from typing where error_code is null
+  )
+  select coalesce(jsonb_agg(case when error_code is null
+                                 then jsonb_build_object('i', i, 'ok', true)
+                                 else jsonb_build_object('i', i, 'ok', false, 'code', error_code) end), '[]'::jsonb)
+    into v_typing_results
+  from typing, relayed;
+
+  return v_message_results || v_read_results || v_typing_results;
+end
+$function$;
+comment on function api.post_events(p_events jsonb) is 'One flush of the send path: messages, reads and typing of many sockets in one transaction; a result per event.';
+
+CREATE OR REPLACE FUNCTION api.react(p_user uuid, p_message_id uuid, p_emoji text)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms;
+  v_emoji text := internal.trim_text(p_emoji);
+begin
+  select (t.room).* into v_room from internal.reactable_message(p_user, p_message_id) t;
+  if coalesce(char_length(v_emoji), 0) not between 1 and 32 then
+    raise exception 'emoji is required' using errcode = 'CVEMO';
+  end if;
+
+  insert into app.reactions (message_id, user_id, emoji) values (p_message_id, p_user, v_emoji)
+  on conflict (message_id, user_id) do update set emoji = excluded.emoji, created_at = now();
+
+  perform internal.notify('reaction.changed', v_room.id, array[v_room.user_a, v_room.user_b],
+    jsonb_build_object('message_id', p_message_id, 'side', internal.room_side(v_room, p_user),
+                       'user', p_user, 'alias', internal.visible_user_id(v_room, null, p_user),
+                       'emoji', v_emoji, 'action', 'add'));
+end
+$function$;
+comment on function api.react(p_user uuid, p_message_id uuid, p_emoji text) is 'Adds or replaces the caller''s reaction to a message of an open room; CMNFD, CVEMO.';
+
+CREATE OR REPLACE FUNCTION api.register(p_pseudo text, p_email text, p_country text, p_password_hash text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_user app.users;
+begin
+  if not exists (select from app.countries where code = upper(p_country)) then
+    raise exception 'must be an ISO 3166-1 alpha-2 country code' using errcode = 'CVINV', column = 'country';
+  end if;
+
+  insert into app.users (pseudo, email, country, password_hash)
+  values (internal.trim_text(p_pseudo), lower(internal.trim_text(p_email)), upper(p_country), p_password_hash)
+  returning * into v_user;
+
+  return jsonb_build_object(
+    'id', v_user.id,
+    'pseudo', v_user.pseudo,
+    'email', v_user.email,
+    'country', v_user.country,
+    'created_at', internal.iso_time(v_user.created_at)
+  );
+exception
+  when unique_violation then
+    raise exception 'pseudo or email already taken' using errcode = 'CUDUP';
+  when check_violation then
+    raise exception 'invalid account data' using errcode = 'CVINV';
+end
+$function$;
+comment on function api.register(p_pseudo text, p_email text, p_country text, p_password_hash text) is 'Creates a user from an argon2id hash; CUDUP when pseudo or email is taken (any case).';
+
+CREATE OR REPLACE FUNCTION api.rename_room(p_user uuid, p_room_id uuid, p_name text)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms := internal.member_room(p_user, p_room_id);
+  v_name text := internal.trim_text(p_name);
+begin
+  if not internal.room_is_open(v_room) then
+    raise exception 'room not found' using errcode = 'CRNFD';
+  end if;
+  if coalesce(char_length(v_name), 0) not between 1 and 64 then
+    raise exception 'name is required (1-64 chars)' using errcode = 'CVNAM';
+  end if;
+
+  -- the open check again under the row lock: a close that commits first wins
+  update app.rooms r
+     set user_a_room_name = case when r.user_a = p_user then v_name else r.user_a_room_name end,
+         user_b_room_name = case when r.user_b = p_user then v_name else r.user_b_room_name end
+   where r.id = p_room_id and r.closed_at is null and r.expires_at > now()
+  returning * into v_room;
+  if not found then
+    raise exception 'room not found' using errcode = 'CRNFD';
+  end if;
+  return internal.room_json(v_room, p_user);
+end
+$function$;
+comment on function api.rename_room(p_user uuid, p_room_id uuid, p_name text) is 'Sets the caller''s private name of an open room; CRNFD, CVNAM.';
+
+CREATE OR REPLACE FUNCTION api.room(p_user uuid, p_room_id uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select internal.room_json(internal.member_room(p_user, p_room_id), p_user)
+$function$;
+comment on function api.room(p_user uuid, p_room_id uuid) is 'A room of the caller (closed ones too); CRNFD for others.';
+
+CREATE OR REPLACE FUNCTION api.room_feed(p_room_id uuid, p_after_seq bigint, p_limit integer DEFAULT 1000)
+ RETURNS TABLE(seq bigint, id uuid, side text, sender uuid, alias uuid, content text, client_id text, sent_at text)
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms;
+begin
+  select * into v_room from app.rooms r where r.id = p_room_id;
+  if not found then
+    raise exception 'room not found' using errcode = 'CRNFD';
+  elsif internal.closed_reason(v_room) = 'closed' then
+    raise exception 'room is no longer active' using errcode = 'CRCLO';
+  elsif internal.closed_reason(v_room) = 'expired' then
+    raise exception 'room has expired' using errcode = 'CREXP';
+  end if;
+
+  return query
+    select m.seq, m.id, internal.room_side(v_room, m.sender_id), m.sender_id,
+           case when m.sender_id = v_room.user_a then v_room.alias_a else v_room.alias_b end,
+           m.content, m.client_id, internal.iso_time(m.sent_at)
+    from app.messages m
+    where m.room_id = p_room_id and m.seq > p_after_seq
+    order by m.seq
+    limit p_limit;
+end
+$function$;
+comment on function api.room_feed(p_room_id uuid, p_after_seq bigint, p_limit integer) is 'Messages of an open room after a seq, for resume and gap filling; CRCLO / CREXP once it is not open.';
+
+CREATE OR REPLACE FUNCTION api.room_messages(p_user uuid, p_room_id uuid, p_limit integer DEFAULT 200, p_before uuid DEFAULT NULL::uuid, p_after_seq bigint DEFAULT NULL::bigint)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms := internal.member_room(p_user, p_room_id);
+  v_before_seq bigint;
+  v_page jsonb;
+  v_count integer;
+begin
+  if p_limit not between 1 and 500 then
+    raise exception 'limit must be between 1 and 500' using errcode = 'CVINV';
+  end if;
+  if not internal.room_is_open(v_room) then
+    return jsonb_build_object('messages', '[]'::jsonb, 'has_more', false);
+  end if;
+
+  if p_before is not null then
+    select seq into v_before_seq from app.messages where id = p_before and room_id = p_room_id;
+    if not found then
+      raise exception 'message not found' using errcode = 'CMNFD';
+    end if;
+  end if;
+
+  -- after_seq pages forward from the mark; otherwise the newest page below the bound. Each
+  -- branch walks the (room_id, seq) primary key in its own direction and reads one extra row
+  -- only to learn whether there is more.
+  if p_after_seq is not null then
+    select coalesce(jsonb_agg(internal.message_json(m, v_room, p_user) order by m.seq), '[]'::jsonb), count(*)
+      into v_page, v_count
+    from (
+      select * from app.messages
+      where room_id = p_room_id and seq > p_after_seq and (v_before_seq is null or seq < v_before_seq)
+      order by seq
+      limit p_limit + 1
+    ) m;
+    if v_count > p_limit then
+      v_page := v_page - (-1); -- the extra row is the newest
+    end if;
+  else
+    select coalesce(jsonb_agg(internal.message_json(m, v_room, p_user) order by m.seq), '[]'::jsonb), count(*)
+      into v_page, v_count
+    from (
+      select * from app.messages
+      where room_id = p_room_id and (v_before_seq is null or seq < v_before_seq)
+      order by seq desc
+      limit p_limit + 1
+    ) m;
+    if v_count > p_limit then
+      v_page := v_page - 0; -- the extra row is the oldest
+    end if;
+  end if;
+  return jsonb_build_object('messages', v_page, 'has_more', v_count > p_limit);
+end
+$function$;
+comment on function api.room_messages(p_user uuid, p_room_id uuid, p_limit integer, p_before uuid, p_after_seq bigint) is 'A page of history (oldest first) with has_more; empty for closed rooms; CRNFD, CMNFD.';
+
+CREATE OR REPLACE FUNCTION api.sweep()
+ RETURNS void
+ LANGUAGE sql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  delete from app.pool_entries e where not internal.pool_entry_is_live(e);
+  -- every kind of count is over a day after its window started or its last block ended
+  delete from app.rate_limits where coalesce(blocked_until, window_start) < now() - interval '1 day';
+$function$;
+comment on function api.sweep() is 'Deletes pool entries that can no longer match and rate-limit counts that no longer count.';
+
+CREATE OR REPLACE FUNCTION api.sync_presence(p_gateway uuid, p_online uuid[], p_offline uuid[])
+ RETURNS integer
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_orphans uuid[];
+  v_online integer;
+  v_waiting uuid[];
+begin
+  insert into app.gateways as g (id) values (p_gateway)
+  on conflict (id) do update set heartbeat_at = now();
+
+  delete from app.presence where gateway_id = p_gateway and user_id = any(p_offline);
+  insert into app.presence (gateway_id, user_id)
+  select p_gateway, u from unnest(p_online) u
+  where exists (select from app.users where id = u)
+  on conflict do nothing;
+
+  -- users of dead processes lose their presence too
+  with dead as (
+    delete from app.gateways where heartbeat_at < now() - interval '15 seconds' returning id
+  )
+  select array_agg(distinct p.user_id) into v_orphans
+  from app.presence p where p.gateway_id in (select id from dead);
+
+  select count(distinct p.user_id)::integer into v_online
+  from app.presence p join app.gateways g on g.id = p.gateway_id
+  where g.heartbeat_at > now() - interval '15 seconds';
+
+  -- last, so the pool's locks are held only for these two statements and the commit
+  v_waiting := internal.lock_pool_entries(p_online || p_offline || coalesce(v_orphans, '{}'));
+  update app.pool_entries e set disconnected_at = null
+   where e.user_id = any(v_waiting) and e.user_id = any(p_online) and e.disconnected_at is not null;
+  update app.pool_entries e set disconnected_at = now()
+   where e.user_id = any(v_waiting) and e.user_id = any(p_offline || coalesce(v_orphans, '{}'))
+     and e.disconnected_at is null
+     and not exists (select from app.presence p where p.user_id = e.user_id);
+
+  return v_online;
+end
+$function$;
+comment on function api.sync_presence(p_gateway uuid, p_online uuid[], p_offline uuid[]) is 'Heartbeat of a gateway with its presence changes; returns users online across all gateways.';
+
+CREATE OR REPLACE FUNCTION api.unreact(p_user uuid, p_message_id uuid)
+ RETURNS void
+ LANGUAGE plpgsql
+ SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+declare
+  v_room app.rooms;
+begin
+  select (t.room).* into v_room from internal.reactable_message(p_user, p_message_id) t;
+  delete from app.reactions where message_id = p_message_id and user_id = p_user;
+  if not found then
+    raise exception 'no reaction to remove' using errcode = 'CRXNF';
+  end if;
+
+  perform internal.notify('reaction.changed', v_room.id, array[v_room.user_a, v_room.user_b],
+    jsonb_build_object('message_id', p_message_id, 'side', internal.room_side(v_room, p_user),
+                       'user', p_user, 'alias', internal.visible_user_id(v_room, null, p_user),
+                       'action', 'remove'));
+end
+$function$;
+comment on function api.unreact(p_user uuid, p_message_id uuid) is 'Removes the caller''s reaction; CMNFD, CRXNF when there is none.';
+
+CREATE OR REPLACE FUNCTION api.unread_counts(p_user uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE SECURITY DEFINER
+ SET search_path TO 'pg_catalog', 'app', 'internal'
+AS $function$
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'room_id', r.id,
+           'unread_count', case when r.user_a = p_user then r.unread_a else r.unread_b end
+         ) order by r.created_at desc), '[]'::jsonb)
+  from internal.open_rooms_of(p_user) r
+$function$;
+comment on function api.unread_counts(p_user uuid) is 'Unread count per open room of the user, newest room first.';
+
+CREATE OR REPLACE FUNCTION internal.close_room(p_room_id uuid, p_reason text)
+ RETURNS boolean
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_room app.rooms;
+begin
+  update app.rooms
+     set closed_at = now(), closed_reason = p_reason, unread_a = 0, unread_b = 0
+   where id = p_room_id and closed_at is null
+  returning * into v_room;
+  if not found then
+    return false;
+  end if;
+
+  delete from app.messages where room_id = p_room_id;
+  perform internal.notify('room.closed', v_room.id, array[v_room.user_a, v_room.user_b],
+                          jsonb_build_object('reason', p_reason));
+  return true;
+end
+$function$;
+comment on function internal.close_room(p_room_id uuid, p_reason text) is 'Marks a room closed or expired, deletes its content and emits room.closed; false if already closed.';
+
+CREATE OR REPLACE FUNCTION internal.closed_reason(p_room app.rooms)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select case
+    when p_room.closed_at is not null then p_room.closed_reason
+    when p_room.expires_at <= now() then 'expired'
+  end
+$function$;
+comment on function internal.closed_reason(p_room app.rooms) is 'closed, expired (also before the expiry job ran), or null while open.';
+
+CREATE OR REPLACE FUNCTION internal.count_attempt(p_key text, p_limit integer, p_window interval, p_message text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_row app.rate_limits;
+begin
+  insert into app.rate_limits as f (key, attempts, window_start)
+  values (p_key, 1, now())
+  on conflict (key) do update
+    set attempts = case when f.window_start > now() - p_window then f.attempts + 1 else 1 end,
+        window_start = case when f.window_start > now() - p_window then f.window_start else now() end
+  returning * into v_row;
+
+  if v_row.attempts > p_limit then
+    raise exception '%', p_message using errcode = 'CALIM',
+      detail = internal.seconds_until(v_row.window_start + p_window);
+  end if;
+end
+$function$;
+comment on function internal.count_attempt(p_key text, p_limit integer, p_window interval, p_message text) is 'Counts an attempt in a fixed window per key; CALIM (detail = retry-after seconds) beyond the limit.';
+
+CREATE OR REPLACE FUNCTION internal.count_backoff_attempt(p_key text, p_free integer, p_base interval, p_max interval, p_message text)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_row app.rate_limits;
+begin
+  insert into app.rate_limits (key, attempts, window_start) values (p_key, 0, now())
+  on conflict (key) do nothing;
+  select * into v_row from app.rate_limits where key = p_key for update;
+
+  if v_row.blocked_until > now() then
+    raise exception '%', p_message using errcode = 'CALIM', detail = internal.seconds_until(v_row.blocked_until);
+  end if;
+  if coalesce(v_row.blocked_until, v_row.window_start) < now() - interval '1 day' then
+    v_row.attempts := 0;
+    v_row.window_start := now();
+  end if;
+
+  update app.rate_limits
+     set attempts = v_row.attempts + 1,
+         window_start = v_row.window_start,
+         blocked_until = case when v_row.attempts + 1 >= p_free
+                              then now() + least(p_max, p_base * power(2, v_row.attempts + 1 - p_free)) end
+   where key = p_key;
+end
+$function$;
+comment on function internal.count_backoff_attempt(p_key text, p_free integer, p_base interval, p_max interval, p_message text) is 'Counts an attempt with exponential backoff per key; CALIM (detail = retry-after seconds) while blocked.';
+
+CREATE OR REPLACE FUNCTION internal.iso_time(p_time timestamp with time zone)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select to_char(p_time at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$function$;
+comment on function internal.iso_time(p_time timestamp with time zone) is 'RFC 3339 UTC timestamp with milliseconds, as every API response writes it.';
+
+CREATE OR REPLACE FUNCTION internal.join_pool_locked(p_me app.users, p_same_country boolean, p_room_ttl interval)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_partner app.pool_entries;
+  v_room app.rooms;
+begin
+  -- A stale entry of one's own (expired, or its tab long closed) is simply replaced.
+  delete from app.pool_entries e where e.user_id = p_me.id and not internal.pool_entry_is_live(e);
+  if exists (select from app.pool_entries where user_id = p_me.id) then
+    raise exception 'already in the pool' using errcode = 'CPDUP';
+  end if;
+
+  select * into v_partner
+  from app.pool_entries p
+  where p.user_id <> p_me.id
+    and internal.pool_entry_is_live(p)
+    and (p.country = p_me.country or not (p.same_country or p_same_country))
+    and not exists (
+      select from app.rooms r
+      where r.closed_at is null and r.expires_at > now()
+        and ((r.user_a = p.user_id and r.user_b = p_me.id) or (r.user_a = p_me.id and r.user_b = p.user_id)))
+  order by p.joined_at
+  limit 1
+  for update skip locked;
+
+  if not found then
+    insert into app.pool_entries (user_id, country, same_country, expires_at, disconnected_at)
+    values (p_me.id, p_me.country, p_same_country, now() + interval '15 minutes', null);
+    return jsonb_build_object('matched', false);
+  end if;
+
+  delete from app.pool_entries where user_id = v_partner.user_id;
+
+  -- Side a is the user who waited, side b the joiner.
+  insert into app.rooms (user_a, user_b, country_a, country_b, expires_at)
+  values (v_partner.user_id, p_me.id, v_partner.country, p_me.country, now() + p_room_ttl)
+  returning * into v_room;
+
+  perform internal.notify('room.created', v_room.id, array[v_room.user_a, v_room.user_b],
+                          jsonb_build_object('waiter', v_room.user_a));
+  return jsonb_build_object('matched', true, 'room', internal.room_json(v_room, p_me.id));
+end
+$function$;
+comment on function internal.join_pool_locked(p_me app.users, p_same_country boolean, p_room_ttl interval) is 'Matches or enqueues one user; the caller holds the pool locks.';
+
+CREATE OR REPLACE FUNCTION internal.lock_key(p_name text)
+ RETURNS bigint
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select ('x' || left(md5(p_name), 16))::bit(64)::bigint
+$function$;
+comment on function internal.lock_key(p_name text) is 'A stable advisory-lock key for a readable name.';
+
+CREATE OR REPLACE FUNCTION internal.lock_pool(p_any boolean, p_countries text[])
+ RETURNS void
+ LANGUAGE sql
+AS $function$
+  select pg_advisory_xact_lock(internal.lock_key('pool:any')) where p_any;
+  select pg_advisory_xact_lock(internal.lock_key('pool:' || c)) from unnest(p_countries) c order by c;
+$function$;
+comment on function internal.lock_pool(p_any boolean, p_countries text[]) is 'Takes the pool''s advisory locks in their one order.';
+
+CREATE OR REPLACE FUNCTION internal.lock_pool_entries(p_users uuid[])
+ RETURNS uuid[]
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_waiting uuid[];
+  v_countries text[];
+begin
+  select array_agg(e.user_id), array_agg(distinct e.country::text)
+    into v_waiting, v_countries
+  from app.pool_entries e
+  where e.user_id = any(p_users);
+  if v_waiting is null then
+    return '{}';
+  end if;
+  perform internal.lock_pool(true, v_countries);
+  return v_waiting;
+end
+$function$;
+comment on function internal.lock_pool_entries(p_users uuid[]) is 'Takes the pool locks covering the entries of the given users; returns those who wait.';
+
+CREATE OR REPLACE FUNCTION internal.login_key(p_identifier text)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select coalesce(
+    (select 'user:' || u.id from internal.user_by_identifier(p_identifier) u),
+    'id:' || lower(internal.trim_text(p_identifier)))
+$function$;
+comment on function internal.login_key(p_identifier text) is 'user:<id> for a known identifier, else id:<identifier>: the key failed logins count against.';
+
+CREATE OR REPLACE FUNCTION internal.mark_read(p_i integer, p_user uuid, p_room_id uuid, p_message_id uuid)
+ RETURNS jsonb
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_room app.rooms;
+  v_side text;
+  v_seq bigint;
+  v_read_at timestamptz := now();
+begin
+  select * into v_room from app.rooms where id = p_room_id;
+  v_side := internal.room_side(v_room, p_user);
+  if v_side is null then
+    return jsonb_build_object('i', p_i, 'ok', false, 'code', 'room_not_found');
+  elsif not internal.room_is_open(v_room) then
+    return jsonb_build_object('i', p_i, 'ok', false, 'code', 'room_closed');
+  end if;
+
+  select m.seq into v_seq
+  from app.messages m
+  where m.id = p_message_id and m.room_id = p_room_id and m.sender_id <> p_user;
+  if not found then
+    return jsonb_build_object('i', p_i, 'ok', false, 'code', 'message_not_found');
+  end if;
+
+  if v_seq <= (case v_side when 'a' then v_room.read_seq_a else v_room.read_seq_b end) then
+    return jsonb_build_object('i', p_i, 'ok', true, 'moved', false);
+  end if;
+
+  update app.rooms r
+     set read_seq_a = case v_side when 'a' then v_seq else r.read_seq_a end,
+         read_at_a  = case v_side when 'a' then v_read_at else r.read_at_a end,
+         unread_a   = case v_side when 'a' then u.unread else r.unread_a end,
+         read_seq_b = case v_side when 'b' then v_seq else r.read_seq_b end,
+         read_at_b  = case v_side when 'b' then v_read_at else r.read_at_b end,
+         unread_b   = case v_side when 'b' then u.unread else r.unread_b end
+    from (select count(*)::integer as unread
+          from app.messages m
+          where m.room_id = p_room_id and m.seq > v_seq and m.sender_id <> p_user) u
+   where r.id = p_room_id;
+
+  perform internal.notify('read.moved', v_room.id, array[v_room.user_a, v_room.user_b],
+    jsonb_build_object('side', v_side, 'reader', p_user, 'id', p_message_id, 'seq', v_seq,
+                       'read_at', internal.iso_time(v_read_at)));
+  return jsonb_build_object('i', p_i, 'ok', true, 'moved', true);
+end
+$function$;
+comment on function internal.mark_read(p_i integer, p_user uuid, p_room_id uuid, p_message_id uuid) is 'Moves a read high-water mark forward and recounts the badge; a post_events result.';
+
+CREATE OR REPLACE FUNCTION internal.member_room(p_user uuid, p_room_id uuid)
+ RETURNS app.rooms
+ LANGUAGE plpgsql
+ STABLE
+AS $function$
+declare
+  v_room app.rooms;
+begin
+  select * into v_room from app.rooms r where r.id = p_room_id and p_user in (r.user_a, r.user_b);
+  if not found then
+    raise exception 'room not found' using errcode = 'CRNFD';
+  end if;
+  return v_room;
+end
+$function$;
+comment on function internal.member_room(p_user uuid, p_room_id uuid) is 'The room if the user is a member, else raises CRNFD.';
+
+CREATE OR REPLACE FUNCTION internal.message_json(p_message app.messages, p_room app.rooms, p_viewer uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select jsonb_build_object(
+    'id', p_message.id,
+    'seq', p_message.seq,
+    'sender_id', internal.visible_user_id(p_room, p_viewer, p_message.sender_id),
+    'content', p_message.content,
+    'is_read', p_message.seq <= case when p_message.sender_id = p_room.user_a then p_room.read_seq_b else p_room.read_seq_a end,
+    'sent_at', internal.iso_time(p_message.sent_at),
+    'client_id', case when p_message.sender_id = p_viewer then p_message.client_id end,
+    'reactions', coalesce((
+      select jsonb_agg(jsonb_build_object(
+               'user_id', internal.visible_user_id(p_room, p_viewer, r.user_id),
+               'emoji', r.emoji) order by r.created_at)
+      from app.reactions r
+      where r.message_id = p_message.id
+    ), '[]'::jsonb)
+  )
+$function$;
+comment on function internal.message_json(p_message app.messages, p_room app.rooms, p_viewer uuid) is 'The API message object from the viewer''s side.';
+
+CREATE OR REPLACE FUNCTION internal.notify(p_type text, p_room uuid, p_users uuid[], p_payload jsonb DEFAULT '{}'::jsonb)
+ RETURNS void
+ LANGUAGE sql
+AS $function$
+  select pg_notify(
+    'chat_events',
+    (jsonb_build_object('v', 1, 'type', p_type, 'room', p_room, 'users', to_jsonb(p_users)) || p_payload)::text
+  )
+$function$;
+comment on function internal.notify(p_type text, p_room uuid, p_users uuid[], p_payload jsonb) is 'Sends one event envelope on the chat_events channel.';
+
+CREATE OR REPLACE FUNCTION internal.notify_messages(p_messages jsonb)
+ RETURNS void
+ LANGUAGE plpgsql
+AS $function$
+declare
+  v_limit constant integer := 7000;
+  v_message jsonb;
+  v_size integer;
+  v_chunk text[] := '{}';
+  v_chunk_size integer := 0;
+begin
+  for v_message in select e from jsonb_array_elements(p_messages) e loop
+    v_size := octet_length(v_message::text);
+    if v_size > v_limit then
+      v_message := v_message || '{"content": null, "content_omitted": true}';
+      v_size := octet_length(v_message::text);
+    end if;
+    if v_chunk_size + v_size > v_limit then
+      perform pg_notify('chat_events', '{"v":1,"type":"messages.created","messages":[' || array_to_string(v_chunk, ',') || ']}');
+      v_chunk := '{}';
+      v_chunk_size := 0;
+    end if;
+    v_chunk := v_chunk || v_message::text;
+    v_chunk_size := v_chunk_size + v_size + 1;
+  end loop;
+  if v_chunk_size > 0 then
+    perform pg_notify('chat_events', '{"v":1,"type":"messages.created","messages":[' || array_to_string(v_chunk, ',') || ']}');
+  end if;
+end
+$function$;
+comment on function internal.notify_messages(p_messages jsonb) is 'Sends stored messages as messages.created envelopes of at most ~7000 bytes each.';
+
+CREATE OR REPLACE FUNCTION internal.open_rooms_of(p_user uuid)
+ RETURNS SETOF app.rooms
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select * from app.rooms where user_a = p_user and closed_at is null and expires_at > now()
+  union all
+  select * from app.rooms where user_b = p_user and closed_at is null and expires_at > now()
+$function$;
+comment on function internal.open_rooms_of(p_user uuid) is 'Open rooms of a user (either side), unordered.';
+
+CREATE OR REPLACE FUNCTION internal.pool_entry_is_live(p_entry app.pool_entries)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select p_entry.expires_at > now()
+     and (p_entry.disconnected_at is null or p_entry.disconnected_at > now() - interval '30 seconds')
+$function$;
+comment on function internal.pool_entry_is_live(p_entry app.pool_entries) is 'Whether a waiting entry may still be matched.';
+
+CREATE OR REPLACE FUNCTION internal.reactable_message(p_user uuid, p_message_id uuid)
+ RETURNS TABLE(room app.rooms, seq bigint)
+ LANGUAGE plpgsql
+AS $function$
+begin
+  return query
+    select r, m.seq
+    from app.messages m
+    join app.rooms r on r.id = m.room_id
+    where m.id = p_message_id and p_user in (r.user_a, r.user_b) and internal.room_is_open(r)
+    -- a close waits for this reaction, or this reaction sees the room closed: never a reaction
+    -- inserted for a message the close is deleting
+    for share of r;
+  if not found then
+    raise exception 'message not found' using errcode = 'CMNFD';
+  end if;
+end
+$function$;
+comment on function internal.reactable_message(p_user uuid, p_message_id uuid) is 'The open room and seq of a message the user may react to; CMNFD otherwise.';
+
+CREATE OR REPLACE FUNCTION internal.room_is_open(p_room app.rooms)
+ RETURNS boolean
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select p_room.closed_at is null and p_room.expires_at > now()
+$function$;
+comment on function internal.room_is_open(p_room app.rooms) is 'True while the room is neither closed nor past expires_at.';
+
+CREATE OR REPLACE FUNCTION internal.room_json(p_room app.rooms, p_viewer uuid)
+ RETURNS jsonb
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select jsonb_build_object(
+    'id', p_room.id,
+    'country_a', p_room.country_a,
+    'country_b', p_room.country_b,
+    'user_a_room_name', case when v.me = 'a' then p_room.user_a_room_name else 'Stranger' end,
+    'user_b_room_name', case when v.me = 'b' then p_room.user_b_room_name else 'Stranger' end,
+    'created_at', internal.iso_time(p_room.created_at),
+    'expires_at', internal.iso_time(p_room.expires_at),
+    'is_active', v.is_open,
+    'me', v.me,
+    'name', case v.me when 'a' then p_room.user_a_room_name else p_room.user_b_room_name end,
+    'partner_country', case v.me when 'a' then p_room.country_b else p_room.country_a end,
+    'unread_count', case when not v.is_open then 0 when v.me = 'a' then p_room.unread_a else p_room.unread_b end,
+    'last_message', (
+      select jsonb_build_object(
+        'id', m.id,
+        'content', m.content,
+        'sent_at', internal.iso_time(m.sent_at),
+        'mine', m.sender_id = p_viewer
+      )
+      from app.messages m
+      where v.is_open and m.room_id = p_room.id
+      order by m.seq desc
+      limit 1
+    ),
+    'closed_reason', internal.closed_reason(p_room)
+  )
+  from (select internal.room_side(p_room, p_viewer) as me, internal.room_is_open(p_room) as is_open) v
+$function$;
+comment on function internal.room_json(p_room app.rooms, p_viewer uuid) is 'The API room object from the viewer''s side.';
+
+CREATE OR REPLACE FUNCTION internal.room_side(p_room app.rooms, p_user uuid)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select case p_user when p_room.user_a then 'a' when p_room.user_b then 'b' end
+$function$;
+comment on function internal.room_side(p_room app.rooms, p_user uuid) is 'a, b, or null when the user is not a member.';
+
+CREATE OR REPLACE FUNCTION internal.seconds_until(p_until timestamp with time zone)
+ RETURNS text
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select greatest(1, ceil(extract(epoch from p_until - now())))::integer::text
+$function$;
+comment on function internal.seconds_until(p_until timestamp with time zone) is 'Whole seconds until a time (at least 1), as Retry-After wants them.';
+
+CREATE OR REPLACE FUNCTION internal.tg_rooms__delete_messages()
+ RETURNS trigger
+ LANGUAGE plpgsql
+AS $function$
+begin
+  delete from app.messages m using deleted_rooms d where m.room_id = d.id;
+  return null;
+end
+$function$;
+comment on function internal.tg_rooms__delete_messages() is 'Deletes the messages of deleted rooms (statement-level).';
+
+CREATE OR REPLACE FUNCTION internal.trim_text(p_text text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE PARALLEL SAFE
+AS $function$
+  select btrim(p_text, E' \t\n\u000b\f\r\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff')
+$function$;
+comment on function internal.trim_text(p_text text) is 'Trims Unicode white space (the set JavaScript''s trim() removes) at both ends.';
+
+CREATE OR REPLACE FUNCTION internal.user_by_identifier(p_identifier text)
+ RETURNS SETOF app.users
+ LANGUAGE sql
+ STABLE
+AS $function$
+  select u.*
+  from app.users u
+  where case when p_identifier like '%@%'
+             then u.email = lower(internal.trim_text(p_identifier))
+             else lower(u.pseudo) = lower(internal.trim_text(p_identifier)) end
+$function$;
+comment on function internal.user_by_identifier(p_identifier text) is 'The user an email or pseudo names (case-insensitive), or no row.';
+
+CREATE OR REPLACE FUNCTION internal.visible_user_id(p_room app.rooms, p_viewer uuid, p_user uuid)
+ RETURNS uuid
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select case
+    when p_user = p_viewer then p_user
+    when p_user = p_room.user_a then p_room.alias_a
+    else p_room.alias_b
+  end
+$function$;
+comment on function internal.visible_user_id(p_room app.rooms, p_viewer uuid, p_user uuid) is 'Own id for the viewer, per-room alias for the partner.';
+
+-- triggers
+CREATE TRIGGER _500_delete_messages AFTER DELETE ON app.rooms REFERENCING OLD TABLE AS deleted_rooms FOR EACH STATEMENT EXECUTE FUNCTION internal.tg_rooms__delete_messages();
+
 -- migrations applied
 insert into public.schema_migrations (version) values ('20261125120000');
 insert into public.schema_migrations (version) values ('20261125130000');

@@ -11,7 +11,7 @@ import { guard } from './guard.js';
 import { createCors } from './http/cors.js';
 import { errorBody, send } from './http/respond.js';
 import { InFlight } from './http/in-flight.js';
-import { answerInternalError, createRouter } from './http/route.js';
+import { answerInternalError, createRouter, type RegisteredRoute } from './http/route.js';
 import { staticRoutes } from './http/static.js';
 import { startListener } from './listener.js';
 import { log } from './log.js';
@@ -22,6 +22,7 @@ import { Presence } from './realtime/presence.js';
 import { SocketQuota } from './realtime/socket-quota.js';
 import { closeSocket } from './realtime/sockets.js';
 import { authRoutes } from './routes/auth.js';
+import { docsRoutes } from './routes/docs.js';
 import { healthRoutes } from './routes/health.js';
 import { metricsRoute } from './routes/metrics.js';
 import { poolRoutes } from './routes/pool.js';
@@ -35,6 +36,8 @@ export interface RunningApp {
   /** Where /metrics is served: `port`, or METRICS_PORT's own listener. */
   metricsPort: number;
   gatewayId: string;
+  /** The HTTP routes served, as registered (tests compare them with /openapi.json). */
+  routes: RegisteredRoute[];
   /**
    * Shutdown in order: stop accepting, close every WebSocket (1001), commit what was already
    * submitted, let the feeds and the requests in flight finish, close the remaining HTTP
@@ -72,6 +75,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
     void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
   roomRoutes(router, db);
   reactionRoutes(router, db);
+  docsRoutes(router);
   const quota = new SocketQuota(config);
   roomSocketRoute(app, { db, tokens, cors, hub, batcher, gatewayId, quota, trustProxy: config.trustProxy, inFlight });
   notificationSocketRoute(app, { tokens, cors, hub, presence, quota, trustProxy: config.trustProxy, inFlight });
@@ -112,6 +116,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
     port: localPort(listenSocket),
     metricsPort: localPort(metricsSocket),
     gatewayId,
+    routes: router.routes(),
     async close() {
       uWS.us_listen_socket_close(listenSocket);
       if (metricsSocket !== listenSocket) uWS.us_listen_socket_close(metricsSocket);

@@ -3,7 +3,6 @@ import { describeTransient, isTransientDatabaseError } from './db/transient.js';
 import { guard } from './guard.js';
 import { log } from './log.js';
 import { listenerEvents, listenerReconnects } from './metrics.js';
-import type { Envelope, MessagesEnvelope } from './realtime/hub.js';
 
 export const CHANNEL = 'chat_events';
 /** How the listener's connection shows in pg_stat_activity. */
@@ -32,7 +31,7 @@ export interface Listener {
  */
 export async function startListener(
   databaseUrl: string,
-  onEvent: (event: Envelope | MessagesEnvelope) => void,
+  onEvent: (event: unknown) => void,
   onReconnected: () => void,
 ): Promise<Listener> {
   let client: pg.Client | undefined;
@@ -41,8 +40,9 @@ export async function startListener(
   let retryTimer: NodeJS.Timeout | undefined;
   let wakeRetry: (() => void) | undefined;
 
-  const relayEvent = guard('relaying an event', (event: Envelope | MessagesEnvelope) => {
-    listenerEvents.inc({ type: typeof event?.type === 'string' ? event.type : 'malformed' });
+  const relayEvent = guard('relaying an event', (event: unknown) => {
+    const type = (event as { type?: unknown } | null)?.type;
+    listenerEvents.inc({ type: typeof type === 'string' ? type : 'malformed' });
     onEvent(event);
   });
   const catchUp = guard('listener catch-up', onReconnected);

@@ -1,4 +1,4 @@
--- Scratch tables for the pgbench scripts (from /work/shared/pgbench/README.md). Run in database bench_ceiling.
+-- Scratch tables for the pgbench scripts (the database ceiling of bench/README.md). Run in database bench_ceiling.
 create table msg(id uuid primary key default gen_random_uuid(), room uuid not null, sender int not null,
   content text not null, created_at timestamptz not null default now());
 create index on msg(room, created_at);

@@ -1,7 +1,7 @@
 -- migrate:up
 
 /*
- * Three schemas (see DESIGN.md): app holds every table, internal holds helpers and trigger
+ * Three schemas (docs/architecture.md): app holds every table, internal holds helpers and trigger
  * functions, api holds what the gateway may call. Only app is created here: api and internal are
  * re-created from db/functions/ on every start-up, so they never drift from their files.
  */

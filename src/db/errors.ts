@@ -38,7 +38,7 @@ export function mapDatabaseError(error: unknown):
   const message = /^[0-9]/.test(e.code) ? 'invalid request' : String(e.message);
   return {
     ...mapped,
-    message: typeof e.column === 'string' ? 'invalid request body' : message,
+    message: typeof e.column === 'string' ? `${e.column} ${message}` : message,
     detail: typeof e.detail === 'string' ? e.detail : undefined,
     // a function names the offending input with `using column = '...'`
     details: typeof e.column === 'string' ? [{ field: e.column, message }] : undefined,

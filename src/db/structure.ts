@@ -1,8 +1,10 @@
 import pg from 'pg';
 
 /**
- * A deterministic text dump of what the migrations built (schema app and the applied versions),
- * committed as db/structure.sql so a review shows the schema as a whole. dbmate's own dump needs
+ * A deterministic text dump of the whole database as start-up builds it: the tables of schema app,
+ * the functions of schemas api and internal (installed from db/functions/), the triggers, and
+ * the applied migration versions; committed as db/structure.sql so a DBA or a review sees the
+ * database in one file. dbmate's own dump needs
  * pg_dump, which the embedded PostgreSQL does not ship; this reads the catalogs instead.
  * A test fails when the committed file and a freshly migrated database disagree.
  */
@@ -34,6 +36,25 @@ export async function dumpStructure(databaseUrl: string): Promise<string> {
       for (const { def } of indexes.rows) lines.push(`${def};`);
       lines.push('');
     }
+    // functions in a stable order: schema, name, then argument types (overloads)
+    const functions = await client.query<{ def: string; comment: string | null; signature: string }>(
+      `select pg_get_functiondef(p.oid) as def, obj_description(p.oid, 'pg_proc') as comment,
+              format('%I.%I(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) as signature
+       from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       where n.nspname in ('api', 'internal')
+       order by n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)`);
+    lines.push('-- functions (db/functions/, re-created at every start)', '');
+    for (const { def, comment, signature } of functions.rows) {
+      lines.push(`${def.trimEnd()};`);
+      if (comment) lines.push(`comment on function ${signature} is ${quoteLiteral(comment)};`);
+      lines.push('');
+    }
+    const triggers = await client.query<{ def: string }>(
+      `select pg_get_triggerdef(t.oid, true) as def
+       from pg_trigger t join pg_class c on c.oid = t.tgrelid join pg_namespace n on n.oid = c.relnamespace
+       where not t.tgisinternal and n.nspname = 'app'
+       order by c.relname, t.tgname`);
+    lines.push('-- triggers', ...triggers.rows.map((r) => `${r.def};`), '');
     const versions = await client.query<{ version: string }>('select version from public.schema_migrations order by version');
     lines.push('-- migrations applied', ...versions.rows.map((r) => `insert into public.schema_migrations (version) values ('${r.version}');`), '');
     return lines.join('\n');
@@ -41,3 +62,5 @@ export async function dumpStructure(databaseUrl: string): Promise<string> {
     await client.end();
   }
 }
+
+const quoteLiteral = (text: string) => `'${text.replace(/'/g, "''")}'`;

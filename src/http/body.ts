@@ -52,8 +52,8 @@ export function readJsonBody(res: HttpResponse, contentLength: number | undefine
       }
       const field = findUnstorableString(value);
       if (field) {
-        reject(new HttpError(400, 'invalid request body', 'invalid_request',
-          [{ field, message: 'must not contain NUL characters or unpaired surrogates' }]));
+        const message = 'must not contain NUL characters or unpaired surrogates';
+        reject(new HttpError(400, `${field} ${message}`, 'invalid_request', [{ field, message }]));
         return;
       }
       resolve(value);

@@ -10,7 +10,9 @@ const STATUS_TEXT: Record<number, string> = {
 
 export interface Reply {
   status: number;
+  /** JSON-encoded, unless `contentType` says the body is already text or bytes of that type. */
   body?: unknown;
+  contentType?: string;
   headers?: Record<string, string>;
 }
 
@@ -20,15 +22,17 @@ export interface Reply {
  * body would have, but no body.
  */
 export function send(res: HttpResponse, reply: Reply, options: { withoutBody?: boolean } = {}): void {
-  const body = reply.body === undefined ? undefined : JSON.stringify(reply.body);
+  // a body with its own content type (the docs pages) is already text or bytes
+  const body = reply.body === undefined ? undefined
+    : reply.contentType ? (reply.body as string | Buffer) : JSON.stringify(reply.body);
   res.cork(() => {
     res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
-    if (body !== undefined) res.writeHeader('content-type', 'application/json; charset=utf-8');
+    if (body !== undefined) res.writeHeader('content-type', reply.contentType ?? 'application/json; charset=utf-8');
     for (const [name, value] of Object.entries(reply.headers ?? {})) res.writeHeader(name, value);
     if (options.withoutBody) {
       // endWithoutBody(length) of uWS 20.30 leaves the response pending for ever (it waits for
       // those bytes): the header is written here and the response ended as one without a length
-      res.writeHeader('content-length', String(body === undefined ? 0 : Buffer.byteLength(body)));
+      res.writeHeader('content-length', String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength));
       res.endWithoutBody();
     } else {
       res.end(body);

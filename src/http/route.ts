@@ -27,8 +27,18 @@ export type Authenticate = (authorization: string) => Promise<string>;
 
 type Method = 'get' | 'post' | 'patch' | 'del';
 
+/** One route as registered: what /openapi.json must describe, no more and no less (a test checks). */
+export interface RegisteredRoute {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  /** The uWS pattern, e.g. /rooms/:room_id */
+  pattern: string;
+  auth: boolean;
+}
+
 export interface Router {
   route(method: Method, pattern: string, handler: Handler, options?: { auth?: boolean }): void;
+  /** Every route registered so far, in registration order. */
+  routes(): RegisteredRoute[];
 }
 
 /**
@@ -43,8 +53,11 @@ export function createRouter(
   trustProxy: number,
   inFlight: InFlight,
 ): Router {
+  const registered: RegisteredRoute[] = [];
   return {
+    routes: () => [...registered],
     route(method, pattern, handler, options = {}) {
+      registered.push({ method: method === 'del' ? 'delete' : method, pattern, auth: options.auth ?? false });
       const paramCount = (pattern.match(/:/g) ?? []).length;
       const serve = (res: HttpResponse, req: HttpRequest, withoutBody: boolean): Promise<void> => {
         const started = performance.now();

@@ -22,7 +22,7 @@ interface Pending {
 }
 
 /**
- * The batched send path (DESIGN.md: a notifying commit is the scarce resource). Events from every
+ * The batched send path (docs/architecture.md: a notifying commit is the scarce resource). Events from every
  * socket of the process queue here and are flushed together in api.post_events calls: one
  * transaction, one commit per batch.
  *

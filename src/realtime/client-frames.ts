@@ -1,35 +1,13 @@
-import type { JSONSchemaType } from 'ajv';
 import { UUID } from '../auth/tokens.js';
 import { findUnstorableString } from '../http/text.js';
 import { ajv } from '../http/validate.js';
+import { messageFrame, readFrame, type ClientFrame } from '../schemas/frames.js';
 
-/** What a client may send on a room socket; the schema is the wire format's documentation. */
-export type ClientFrame =
-  | { type: 'message'; content: string; client_id?: string }
-  | { type: 'typing' }
-  | { type: 'read'; id: string };
+export type { ClientFrame } from '../schemas/frames.js';
 
-type MessageFrame = Extract<ClientFrame, { type: 'message' }>;
-type ReadFrame = Extract<ClientFrame, { type: 'read' }>;
-
-const messageSchema: JSONSchemaType<MessageFrame> = {
-  type: 'object',
-  properties: {
-    type: { type: 'string', const: 'message' },
-    content: { type: 'string' },
-    client_id: { type: 'string', minLength: 1, maxLength: 64 },
-  },
-  required: ['type', 'content'],
-} as unknown as JSONSchemaType<MessageFrame>; // optional without nullable: {"client_id": null} is invalid
-
-const readSchema: JSONSchemaType<ReadFrame> = {
-  type: 'object',
-  properties: { type: { type: 'string', const: 'read' }, id: { type: 'string', format: 'uuid' } },
-  required: ['type', 'id'],
-};
-
-const validateMessage = ajv.compile(messageSchema);
-const validateRead = ajv.compile(readSchema);
+// the schemas are the wire format's documentation too (src/schemas/frames.ts, /asyncapi.json)
+const validateMessage = ajv.compile(messageFrame);
+const validateRead = ajv.compile(readFrame);
 
 export class FrameError extends Error {
   constructor(readonly code: string, message: string, readonly clientId?: string) {

@@ -3,28 +3,11 @@ import { describeTransient } from '../db/transient.js';
 import { log } from '../log.js';
 import { observeNotificationLag } from '../metrics.js';
 import type { Presence } from './presence.js';
-import { RoomFeed, type FeedMessage } from './room-feed.js';
+import { parseEnvelope, type CreatedMessage, type RoomEvent, type Side } from './envelope-schema.js';
+import { RoomFeed } from './room-feed.js';
 import type { RoomSocket } from './sockets.js';
 
-/** The envelope every event carries on the chat_events channel (see db/functions/internal/020_notify.sql). */
-export interface Envelope {
-  v: 1;
-  type: string;
-  room: string;
-  users: [string, string];
-  [key: string]: unknown;
-}
-
-/** The send path's events: many stored messages per NOTIFY, each with its routing. */
-export interface MessagesEnvelope {
-  v: 1;
-  type: 'messages.created';
-  messages: CreatedMessage[];
-}
-
-export type CreatedMessage = FeedMessage & { room: string; users: [string, string]; recipient: string; unread_count: number };
-
-type Side = 'a' | 'b';
+export type { CreatedMessage } from './envelope-schema.js';
 
 /**
  * Routes database events to this process's sockets: room events to the room's feed, user events
@@ -91,13 +74,23 @@ export class Hub {
     for (const userId of this.presence.users()) void this.sendUnread(userId);
   }
 
-  dispatch(event: Envelope | MessagesEnvelope): void {
+  /**
+   * One NOTIFY payload. It is checked against the envelope's schema (src/realtime/envelope-schema.ts)
+   * before anything reads it: an envelope SQL and TypeScript disagree on is logged, not half-relayed.
+   */
+  dispatch(payload: unknown): void {
     if (this.stopped) return;
-    if (event.type === 'messages.created') {
-      for (const message of (event as MessagesEnvelope).messages) this.onMessage(message);
+    const parsed = parseEnvelope(payload);
+    if ('problem' in parsed) {
+      log.error(`event does not match the envelope schema: ${parsed.problem}; payload: ${JSON.stringify(payload)?.slice(0, 300)}`);
       return;
     }
-    this.dispatchRoomEvent(event as Envelope);
+    const event = parsed.event;
+    if (event.type === 'messages.created') {
+      for (const message of event.messages) this.onMessage(message);
+      return;
+    }
+    this.dispatchRoomEvent(event);
   }
 
   /** One stored message: the room's feed, and the recipient's badge. */
@@ -111,7 +104,7 @@ export class Hub {
     }));
   }
 
-  private dispatchRoomEvent(event: Envelope): void {
+  private dispatchRoomEvent(event: RoomEvent): void {
     const feed = this.feeds.get(event.room);
     const [userA, userB] = event.users;
     const userOf = (side: Side) => (side === 'a' ? userA : userB);
@@ -119,20 +112,20 @@ export class Hub {
 
     switch (event.type) {
       case 'typing': {
-        const partner = other(event.side as Side);
+        const partner = other(event.side);
         const frame = JSON.stringify({ type: 'typing' });
         feed?.broadcast((ws) => (ws.getUserData().side === partner ? frame : undefined));
         return;
       }
       case 'read.moved': {
-        const reader = event.side as Side;
+        const reader = event.side;
         const frame = JSON.stringify({ type: 'read', id: event.id, read_at: event.read_at });
         feed?.broadcast((ws) => (ws.getUserData().side === other(reader) ? frame : undefined));
         void this.sendUnread(userOf(reader));
         return;
       }
       case 'reaction.changed': {
-        const side = event.side as Side;
+        const side = event.side;
         const base = { type: 'reaction', message_id: event.message_id };
         const tail = event.action === 'add' ? { emoji: event.emoji, action: 'add' } : { action: 'remove' };
         const own = JSON.stringify({ ...base, user_id: event.user, ...tail });
@@ -141,17 +134,15 @@ export class Hub {
         return;
       }
       case 'room.created':
-        this.presence.sendToUser(event.waiter as string, JSON.stringify({ type: 'matched', room_id: event.room }));
+        this.presence.sendToUser(event.waiter, JSON.stringify({ type: 'matched', room_id: event.room }));
         return;
       case 'room.closed': {
         const frame = JSON.stringify({ type: 'room_closed', room_id: event.room, reason: event.reason });
         this.presence.sendToUser(userA, frame);
         this.presence.sendToUser(userB, frame);
-        feed?.close(event.reason as string);
+        feed?.close(event.reason);
         return;
       }
-      default:
-        log.warn(`unknown event type ${event.type}`);
     }
   }
 

@@ -14,7 +14,7 @@ export interface FeedMessage {
   client_id: string | null;
   sent_at: string;
   /** `${gatewayId}:${socketId}` of the socket that sent it, when known: it gets the ack instead. */
-  origin?: string;
+  origin?: string | null;
 }
 
 /** Rows per read of the table: what a resume or a refill holds in memory at most. */

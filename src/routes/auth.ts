@@ -4,38 +4,10 @@ import type { Tokens } from '../auth/tokens.js';
 import { HttpError } from '../http/errors.js';
 import type { Router } from '../http/route.js';
 import { bodyValidator, trimFields } from '../http/validate.js';
+import { loginBody, registerBody } from '../schemas/requests.js';
 
-interface RegisterBody {
-  pseudo: string;
-  email: string;
-  country: string;
-  password: string;
-}
-
-interface LoginBody {
-  identifier: string;
-  password: string;
-}
-
-const validateRegister = bodyValidator<RegisterBody>({
-  type: 'object',
-  properties: {
-    pseudo: { type: 'string', minLength: 2, maxLength: 32, pattern: '^[\\p{L}\\p{N}_.\\-]+$' },
-    email: { type: 'string', maxLength: 254, format: 'email' },
-    country: { type: 'string', pattern: '^[A-Za-z]{2}$' },
-    password: { type: 'string', minLength: 8, maxLength: 256 },
-  },
-  required: ['pseudo', 'email', 'country', 'password'],
-});
-
-const validateLogin = bodyValidator<LoginBody>({
-  type: 'object',
-  properties: {
-    identifier: { type: 'string', minLength: 1, maxLength: 320 },
-    password: { type: 'string', minLength: 1, maxLength: 256 },
-  },
-  required: ['identifier', 'password'],
-});
+const validateRegister = bodyValidator(registerBody);
+const validateLogin = bodyValidator(loginBody);
 
 export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, tokens: Tokens, registrationsPerHour: number): void {
   /*

@@ -1,20 +1,11 @@
-import type { JSONSchemaType } from 'ajv';
 import type pg from 'pg';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
 import { countPoolJoin, roomEvents } from '../metrics.js';
+import { joinBody } from '../schemas/requests.js';
 import { PoolJoiner, type MatchedRoom } from '../pool-joiner.js';
 
-interface JoinBody {
-  same_country?: boolean;
-}
-
-// `nullable` would let {"same_country": null} through: the contract wants a boolean or nothing
-const validateJoin = bodyValidator<JoinBody>({
-  type: 'object',
-  properties: { same_country: { type: 'boolean' } },
-  additionalProperties: false,
-} as unknown as JSONSchemaType<JoinBody>);
+const validateJoin = bodyValidator(joinBody);
 
 /** Matching lives in api.join_pool(_batch); the route only translates its answer to the contract. */
 export function poolRoutes(

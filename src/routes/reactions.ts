@@ -1,20 +1,10 @@
 import type pg from 'pg';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
+import { reactionBody } from '../schemas/requests.js';
 import { pathId } from './params.js';
 
-interface ReactionBody {
-  emoji: string;
-}
-
-const validateReaction = bodyValidator<ReactionBody>(
-  {
-    type: 'object',
-    properties: { emoji: { type: 'string', minLength: 1, maxLength: 1000 } },
-    required: ['emoji'],
-  },
-  { message: 'emoji is required', code: 'invalid_emoji' },
-);
+const validateReaction = bodyValidator(reactionBody, { message: 'emoji is required', code: 'invalid_emoji' });
 
 const messageId = (value: string | undefined) => pathId(value, 'message not found', 'message_not_found');
 

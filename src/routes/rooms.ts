@@ -4,27 +4,17 @@ import { HttpError } from '../http/errors.js';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
 import { roomEvents } from '../metrics.js';
+import { renameBody } from '../schemas/requests.js';
 import { pathId } from './params.js';
 
-interface RenameBody {
-  name: string;
-}
-
-const validateRename = bodyValidator<RenameBody>(
-  {
-    type: 'object',
-    properties: { name: { type: 'string', minLength: 1, maxLength: 1000 } },
-    required: ['name'],
-  },
-  { message: 'name is required (1-64 chars)', code: 'invalid_name' },
-);
+const validateRename = bodyValidator(renameBody, { message: 'name is required (1-64 chars)', code: 'invalid_name' });
 
 const roomId = (value: string | undefined) => pathId(value, 'room not found', 'room_not_found');
 
 /** ?limit=1..500 (default 200), ?before=<message id>, ?after_seq=<n>. */
 function historyQuery(query: URLSearchParams) {
   const invalid = (field: string, message: string) =>
-    new HttpError(400, 'invalid query', 'invalid_request', [{ field, message }]);
+    new HttpError(400, `${field} ${message}`, 'invalid_request', [{ field, message }]);
   const limitText = query.get('limit');
   const limit = limitText === null ? 200 : Number(limitText);
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw invalid('limit', 'must be an integer from 1 to 500');

@@ -50,6 +50,33 @@ describe('POST /auth/register', () => {
     });
   }
 
+  // the original web client shows `error` as it is: it must say what to fix (docs/api.md lists these)
+  const explained: Array<[string, Record<string, unknown>, string]> = [
+    ['6-character password', { password: 'secret' }, 'password must be 8–256 characters'],
+    ['pseudo with a space', { pseudo: 'a b' }, 'pseudo must be 2–32 characters: letters, digits, _ . -'],
+    ['email invalid', { email: 'not-an-email' }, 'email must be a valid email address (at most 254 characters)'],
+    ['country of three letters', { country: 'FRA' }, 'country must be an ISO 3166-1 alpha-2 country code, e.g. FR'],
+    ['unknown country (checked in SQL)', { country: 'ZZ' }, 'country must be an ISO 3166-1 alpha-2 country code'],
+    ['password missing', { password: undefined }, 'password is required'],
+    ['two problems', { pseudo: 'x', password: 'short' }, 'pseudo must be 2–32 characters: letters, digits, _ . -; password must be 8–256 characters'],
+  ];
+  for (const [name, change, error] of explained) {
+    test(`400 error string names the problem: ${name}`, async () => {
+      const pseudo = uniqueName();
+      const body = { pseudo, email: `${pseudo}@example.com`, country: 'FR', password: 'long enough', ...change };
+      const res = await request(server.url, 'POST', '/auth/register', { body });
+      assert.equal(res.status, 400);
+      assert.equal(res.body.error, error);
+      assert.equal(res.body.code, 'invalid_request');
+      assert.deepEqual(res.body.details.map((d: { field: string; message: string }) => `${d.field} ${d.message}`).join('; '), error);
+    });
+  }
+
+  test('400 for a body that is not a JSON object says so', async () => {
+    const res = await request(server.url, 'POST', '/auth/register', { body: [1] });
+    assert.deepEqual(res.body, { error: 'body must be a JSON object', code: 'invalid_request', details: [{ field: 'body', message: 'must be a JSON object' }] });
+  });
+
   test('409 for a taken pseudo or email, in any case', async () => {
     const user = await registerUser(server.url);
     for (const body of [
@@ -130,10 +157,11 @@ describe('POST /auth/login', () => {
     assert.equal(statuses.filter((s) => s === 429).length, 25);
   });
 
-  test('400 for a missing field', async () => {
+  test('400 for a missing field, naming it', async () => {
     const res = await request(server.url, 'POST', '/auth/login', { body: { identifier: 'someone' } });
     assert.equal(res.status, 400);
     assert.equal(res.body.code, 'invalid_request');
+    assert.equal(res.body.error, 'password is required');
   });
 });
 

@@ -92,6 +92,7 @@ describe('POST /pool/join and /pool/leave', () => {
       const res = await join(a, body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.code, 'invalid_request', JSON.stringify(body));
+      assert.match(res.body.error, /^(body must be a JSON object|same_country must be true or false|\w+ is not a known field)$/, JSON.stringify(res.body));
     }
     const notJson = await request(server.url, 'POST', '/pool/join', { token: a.token, rawBody: '{"same_country":', headers: { 'content-type': 'application/json' } });
     assert.equal(notJson.status, 400);

@@ -13,7 +13,7 @@ before(async () => {
 });
 after(() => db.drop());
 
-test('db/structure.sql is what the migrations produce (run `npm run db:structure` after a migration)', async () => {
+test('db/structure.sql is what the migrations produce (run `npm run db:structure` after changing a migration or a function)', async () => {
   const committed = await readFile(path.join(dbDir, 'structure.sql'), 'utf8');
   assert.equal(await dumpStructure(db.url), committed);
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
+import { channelOf, checkHandshakeRefusal, checkHttpResponse, checkServerFrame } from './contract.js';
 
 export interface Response<T = any> {
   status: number;
@@ -7,12 +8,19 @@ export interface Response<T = any> {
   headers: Headers;
 }
 
-/** JSON over HTTP against a test server. */
+/**
+ * JSON over HTTP against a test server. Every response is checked against /openapi.json
+ * (./contract.ts): a response the document does not describe throws.
+ */
 export async function request<T = any>(
   base: string,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string> } = {},
+  options: {
+    token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>;
+    /** false only for a server that is not this API (a test's own uWS app): skips the contract check. */
+    contract?: boolean;
+  } = {},
 ): Promise<Response<T>> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -29,6 +37,7 @@ export async function request<T = any>(
   } catch {
     // leave non-JSON bodies as text: a test asserting JSON will fail on it
   }
+  if (options.contract !== false) checkHttpResponse(method, base + path, res.status, res.headers, parsed);
   return { status: res.status, body: parsed as T, headers: res.headers };
 }
 
@@ -68,17 +77,31 @@ export type Frame = Record<string, any>;
 
 /**
  * A WebSocket client that records every frame, so a test can wait for the one it expects with a
- * deadline instead of sleeping: `await ws.next('message_ack')`.
+ * deadline instead of sleeping: `await ws.next('message_ack')`. Every frame is checked against
+ * /asyncapi.json (./contract.ts); one it does not describe fails the test file (an uncaught
+ * error), whatever the test itself asserts.
  */
 export class TestSocket {
   readonly frames: Frame[] = [];
+  /** Frames the server sent that /asyncapi.json does not describe. */
+  readonly contractViolations: string[] = [];
   closeCode: number | undefined;
   private cursor = 0;
   private waiters: Array<() => void> = [];
 
-  private constructor(readonly ws: WebSocket) {
+  private constructor(readonly ws: WebSocket, url: string) {
+    const channel = channelOf(url);
     ws.on('message', (data) => {
-      this.frames.push(JSON.parse(data.toString()));
+      const frame = JSON.parse(data.toString());
+      this.frames.push(frame);
+      const violation = checkServerFrame(channel, frame);
+      if (violation) {
+        this.contractViolations.push(violation);
+        // thrown outside the ws event handler, so it cannot be swallowed: node:test fails the file
+        setImmediate(() => {
+          throw new Error(violation);
+        });
+      }
       this.wake();
     });
     ws.on('close', (code) => {
@@ -90,12 +113,20 @@ export class TestSocket {
   static open(url: string, protocols?: string[]): Promise<TestSocket> {
     return new Promise((resolve, reject) => {
       const ws = new WebSocket(url, protocols);
-      const socket = new TestSocket(ws);
+      const socket = new TestSocket(ws, url);
       ws.once('open', () => resolve(socket));
       ws.once('unexpected-response', (_req, res) => {
         let body = '';
         res.on('data', (c: Buffer) => (body += c));
-        res.on('end', () => reject(Object.assign(new Error(`upgrade refused: ${res.statusCode} ${body}`), { status: res.statusCode, body })));
+        res.on('end', () => {
+          try {
+            checkHandshakeRefusal(res.statusCode ?? 0, JSON.parse(body));
+          } catch (error) {
+            reject(error);
+            return;
+          }
+          reject(Object.assign(new Error(`upgrade refused: ${res.statusCode} ${body}`), { status: res.statusCode, body }));
+        });
       });
       ws.once('error', reject);
     });

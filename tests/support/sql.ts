@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { SignJWT } from 'jose';
 import pg from 'pg';
+import { parseEnvelope } from '../../src/realtime/envelope-schema.js';
 import { TEST_JWT_SECRET } from './server.js';
 
 /**
@@ -95,19 +96,35 @@ export async function expectSqlError(
 
 export type Envelope = Record<string, any> & { type: string };
 
+const MARKER = 'test.marker';
+
 /**
  * A LISTEN chat_events connection that records every envelope. `flush()` sends a marker NOTIFY
  * and waits for it: notifications arrive in commit order, so once the marker is in, every event
- * committed before it is too — "exactly once" can be asserted without sleeping.
+ * committed before it is too — "exactly once" can be asserted without sleeping. Every envelope
+ * is checked against the envelope's schema (src/realtime/envelope-schema.ts): one the functions
+ * emit differently fails the test file, whatever the test asserts.
  */
 export class EventListener {
   readonly events: Envelope[] = [];
+  /** Envelopes that do not match the envelope's schema. */
+  readonly violations: string[] = [];
   private waiters: Array<() => void> = [];
 
   private constructor(private readonly client: pg.Client) {
     client.on('notification', (n) => {
       if (n.channel !== 'chat_events' || !n.payload) return;
-      this.events.push(JSON.parse(n.payload));
+      const event = JSON.parse(n.payload);
+      this.events.push(event);
+      const parsed = event.type === MARKER ? undefined : parseEnvelope(event);
+      if (parsed && 'problem' in parsed) {
+        const problem = `envelope schema: ${parsed.problem}; payload: ${n.payload.slice(0, 300)}`;
+        this.violations.push(problem);
+        // thrown outside the pg event handler, so it cannot be swallowed: node:test fails the file
+        setImmediate(() => {
+          throw new Error(problem);
+        });
+      }
       for (const wake of this.waiters.splice(0)) wake();
     });
   }
@@ -153,8 +170,8 @@ export class EventListener {
   /** Resolves once everything committed before this call has been received. */
   async flush(sender: pg.ClientBase): Promise<void> {
     const marker = randomBytes(8).toString('hex');
-    await sender.query(`select pg_notify('chat_events', $1)`, [JSON.stringify({ type: 'test.marker', marker })]);
-    await this.waitFor((e) => e.type === 'test.marker' && e.marker === marker);
+    await sender.query(`select pg_notify('chat_events', $1)`, [JSON.stringify({ type: MARKER, marker })]);
+    await this.waitFor((e) => e.type === MARKER && e.marker === marker);
   }
 
   stop(): Promise<void> {

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import WebSocket from 'ws';
 import { TestSocket, type Frame, type TestUser } from './client.js';
+import { checkHandshakeRefusal } from './contract.js';
 
 /**
  * Helpers of the WebSocket scenario tests (tests/ws/**): opening sockets that are all closed
@@ -192,7 +193,13 @@ export function handshake(url: string, options: { protocols?: string[]; origin?:
         try {
           body = JSON.parse(text);
         } catch {
-          // not JSON: the assertion on the body will say so
+          // not JSON: the contract check below says so
+        }
+        try {
+          checkHandshakeRefusal(res.statusCode ?? 0, body);
+        } catch (error) {
+          reject(error);
+          return;
         }
         resolve({ status: res.statusCode ?? 0, body });
       });

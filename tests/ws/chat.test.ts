@@ -9,7 +9,7 @@ import {
 
 /**
  * The room and notification sockets of two matched users, through real WebSocket clients:
- * every frame of the contract (SPEC.md, WebSockets), who gets it and who does not.
+ * every frame of the contract (docs/api.md, WebSockets), who gets it and who does not.
  */
 
 let server: TestServer;

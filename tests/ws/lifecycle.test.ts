@@ -9,7 +9,7 @@ import {
 } from '../support/ws.js';
 
 /**
- * How a room ends (SPEC.md, Lifecycle): closed by a member, or expired at expires_at — also when
+ * How a room ends (docs/api.md, Lifecycle): closed by a member, or expired at expires_at — also when
  * no server was running then, and exactly once however many gateways share the database.
  */
 

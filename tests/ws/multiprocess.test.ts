@@ -6,7 +6,7 @@ import { spawnServerProcess, type ServerProcess } from '../support/server.js';
 import { closeAllSockets, openNotifications, openRoom, sendMessage, waitFrame } from '../support/ws.js';
 
 /**
- * Two real server processes on one database (SPEC.md, Running several server processes): users
+ * Two real server processes on one database (docs/api.md, Running several server processes): users
  * on different processes are matched, chat and get each other's events; presence is counted
  * across processes.
  */

@@ -7,11 +7,7 @@ returns text
 language sql stable
 as $$
   select coalesce(
-    (select 'user:' || u.id
-     from app.users u
-     where case when p_identifier like '%@%'
-                then u.email = lower(internal.trim_text(p_identifier))
-                else lower(u.pseudo) = lower(internal.trim_text(p_identifier)) end),
+    (select 'user:' || u.id from internal.user_by_identifier(p_identifier) u),
     'id:' || lower(internal.trim_text(p_identifier)))
 $$;
 comment on function internal.login_key(text) is 'user:<id> for a known identifier, else id:<identifier>: the key failed logins count against.';
@@ -44,10 +40,7 @@ begin
              'id', u.id, 'pseudo', u.pseudo, 'email', u.email, 'country', u.country,
              'created_at', internal.iso_time(u.created_at)),
            u.password_hash
-    from app.users u
-    where case when p_identifier like '%@%'
-               then u.email = lower(internal.trim_text(p_identifier))
-               else lower(u.pseudo) = lower(internal.trim_text(p_identifier)) end;
+    from internal.user_by_identifier(p_identifier) u;
 end
 $$;
 comment on function api.login_begin(text, text) is 'Counts a login attempt (CALIM with detail = retry-after seconds while blocked) and returns the user and hash (no row for unknown users).';

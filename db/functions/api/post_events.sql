@@ -1,6 +1,6 @@
 /*
  * The send path: one call, one transaction, for everything the gateway's room sockets produced
- * during one flush tick (see DESIGN.md: a notifying commit is the scarce resource, so batch).
+ * during one flush tick (docs/architecture.md, "Why the send path batches": a notifying commit is the scarce resource).
  *
  * Input: a JSON array of events, each {"i": n, "kind": "message"|"typing"|"read", "room", "user",
  * "origin"} plus "content" and "client_id" for messages and "message_id" for reads.

@@ -5,11 +5,7 @@ language sql stable security definer
 set search_path = pg_catalog, app, internal
 as $$
   select coalesce(jsonb_agg(internal.room_json(r, p_user) order by r.created_at desc, r.id), '[]'::jsonb)
-  from (
-    select * from app.rooms where user_a = p_user and closed_at is null and expires_at > now()
-    union all
-    select * from app.rooms where user_b = p_user and closed_at is null and expires_at > now()
-  ) r
+  from internal.open_rooms_of(p_user) r
 $$;
 comment on function api.my_rooms(uuid) is 'Open rooms of the user, newest first, as API room objects.';
 

@@ -4,13 +4,10 @@ returns jsonb
 language sql stable security definer
 set search_path = pg_catalog, app, internal
 as $$
-  select coalesce(jsonb_agg(jsonb_build_object('room_id', r.id, 'unread_count', r.unread) order by r.created_at desc), '[]'::jsonb)
-  from (
-    select id, created_at, unread_a as unread from app.rooms
-    where user_a = p_user and closed_at is null and expires_at > now()
-    union all
-    select id, created_at, unread_b from app.rooms
-    where user_b = p_user and closed_at is null and expires_at > now()
-  ) r
+  select coalesce(jsonb_agg(jsonb_build_object(
+           'room_id', r.id,
+           'unread_count', case when r.user_a = p_user then r.unread_a else r.unread_b end
+         ) order by r.created_at desc), '[]'::jsonb)
+  from internal.open_rooms_of(p_user) r
 $$;
 comment on function api.unread_counts(uuid) is 'Unread count per open room of the user, newest room first.';

@@ -1,5 +1,5 @@
 /*
- * Every realtime event leaves the database through this one channel (see DESIGN.md): the gateway
+ * Every realtime event leaves the database through this one channel (docs/architecture.md): the gateway
  * holds one LISTEN connection per process and routes by payload. The envelope always names the
  * room and its two users so the gateway can route without a lookup.
  * NOTIFY is a doorbell, not the record: whatever a client must not miss is in a table too.

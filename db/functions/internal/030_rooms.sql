@@ -126,3 +126,18 @@ begin
 end
 $$;
 comment on function internal.close_room(uuid, text) is 'Marks a room closed or expired, deletes its content and emits room.closed; false if already closed.';
+
+/*
+ * The user's open rooms: not closed and not past expires_at (a room is inactive the moment it
+ * expires, job or no job). Two index scans, one per side, rather than an OR that scans both
+ * columns. Shared by the room list and the badge list so they always show the same rooms.
+ */
+create function internal.open_rooms_of(p_user uuid)
+returns setof app.rooms
+language sql stable
+as $$
+  select * from app.rooms where user_a = p_user and closed_at is null and expires_at > now()
+  union all
+  select * from app.rooms where user_b = p_user and closed_at is null and expires_at > now()
+$$;
+comment on function internal.open_rooms_of(uuid) is 'Open rooms of a user (either side), unordered.';
