@@ -6,7 +6,7 @@
  * through HTTP and WebSocket on 127.0.0.1 only, and writes bench/results/<scenario>.json plus the
  * summary in bench/README.md (quick mode: bench/results/quick/ and bench/results/quick/SUMMARY.md).
  *
- * Options: --quick | --full, --only=ceiling,auth,messages,naive,connections,matching,
+ * Options: --quick | --full, --only=ceiling,auth,messages,naive,connections,matching,soak (soak only when named),
  * --runs=N, --rooms=N, --workers=N, --levels=2000,5000,…, --duration=ms, --warmup=ms,
  * --tabs=N, --batch-max=N, --batch-ms=N, --keep-data, --profile (server --cpu-prof),
  * --profile-loadgen, --no-readme, --server-pg (let the server start its embedded PostgreSQL
@@ -18,7 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ctx, FULL, QUICK, type Config } from './lib/context.js';
 import { machineInfo } from './lib/proc.js';
-import { headlines, markdown, SCENARIOS, updateReadme, writeResult, type Scenario } from './lib/report.js';
+import { DEFAULT_SCENARIOS, headlines, markdown, SCENARIOS, updateReadme, writeResult, type Scenario } from './lib/report.js';
 import { sleep, stopStalePostgres } from './lib/server.js';
 import { WorkerPool } from './lib/workers.js';
 import { auth } from './scenarios/auth.js';
@@ -28,6 +28,7 @@ import { matching } from './scenarios/matching.js';
 import { messages } from './scenarios/messages.js';
 import { sendPath } from './scenarios/sendpath.js';
 import { makeRooms } from './scenarios/setup.js';
+import { soak } from './scenarios/soak.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url)); // dist/bench
 const root = path.resolve(here, '..', '..');
@@ -71,7 +72,7 @@ async function main() {
   // the server refuses more than 20 messages/s per user: never offer more than 18
   const maxOffered = cfg.rooms * 2 * 18;
   cfg.levels = cfg.levels.filter((l) => l <= maxOffered);
-  const only = new Set<Scenario>(flags.has('only') ? (flags.get('only')!.split(',') as Scenario[]) : SCENARIOS);
+  const only = new Set<Scenario>(flags.has('only') ? (flags.get('only')!.split(',') as Scenario[]) : DEFAULT_SCENARIOS);
   for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; known: ${SCENARIOS.join(', ')}`);
 
   const prof = (dir: string) => ['--cpu-prof', `--cpu-prof-dir=${dir}`];
@@ -127,7 +128,7 @@ async function main() {
     ctx.pool = new WorkerPool(cfg.workers, ctx.distDir, ctx.workerNodeArgs);
     await ctx.startServer();
 
-    const needUsers = only.has('auth') || only.has('sendpath') || only.has('messages') || only.has('naive') || only.has('connections') || only.has('matching');
+    const needUsers = only.has('auth') || only.has('sendpath') || only.has('messages') || only.has('naive') || only.has('connections') || only.has('matching') || only.has('soak');
     if (only.has('ceiling')) {
       ctx.log('scenario: database ceiling');
       save('ceiling', await ceiling(ctx));
@@ -137,7 +138,7 @@ async function main() {
       const a = await auth(ctx, cfg.rooms * 2);
       if (only.has('auth')) save('auth', a);
     }
-    const needRooms = only.has('messages') || only.has('naive') || only.has('connections') || only.has('sendpath');
+    const needRooms = only.has('messages') || only.has('naive') || only.has('connections') || only.has('sendpath') || only.has('soak');
     const rooms = needRooms ? (ctx.log('setup: pairing users into rooms through /pool/join'), await makeRooms(ctx, ctx.users.filter((u) => u.token && u.pseudo.startsWith('u')).map((u) => u.idx))) : [];
     if (only.has('sendpath')) {
       ctx.log('scenario: send path alone (api.post_events called directly)');
@@ -155,6 +156,10 @@ async function main() {
     if (only.has('connections')) {
       ctx.log(`scenario: connections (${rooms.length} rooms × 2 members × ${cfg.tabs} tabs)`);
       save('connections', await connections(ctx, rooms));
+    }
+    if (only.has('soak')) {
+      ctx.log(`scenario: soak (${Math.round(cfg.soakMs / 1000)} s of sockets churning and messages flowing; memory sampled every ${cfg.soakSampleMs / 1000} s)`);
+      save('soak', await soak(ctx, rooms));
     }
     if (only.has('matching')) {
       if (ctx.server?.opts.batchMax !== cfg.batchMax) await ctx.startServer();

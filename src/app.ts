@@ -12,6 +12,7 @@ import { startExpiry } from './expiry.js';
 import { guard } from './guard.js';
 import { createCors } from './http/cors.js';
 import { errorBody, send } from './http/respond.js';
+import { InFlight } from './http/in-flight.js';
 import { answerInternalError, createRouter, type RegisteredRoute } from './http/route.js';
 import { staticRoutes } from './http/static.js';
 import { startListener } from './listener.js';
@@ -20,6 +21,7 @@ import { addMetricsSource, observeRequest } from './metrics.js';
 import { SendBatcher } from './realtime/batcher.js';
 import { Hub } from './realtime/hub.js';
 import { Presence } from './realtime/presence.js';
+import { SocketQuota } from './realtime/socket-quota.js';
 import { closeSocket } from './realtime/sockets.js';
 import { accountRoutes } from './routes/account.js';
 import { authRoutes } from './routes/auth.js';
@@ -40,7 +42,11 @@ export interface RunningApp {
   gatewayId: string;
   /** The HTTP routes served, as registered (tests compare them with /openapi.json). */
   routes: RegisteredRoute[];
-  /** Stops accepting, closes sockets (1001), flushes pending sends, ends every connection. */
+  /**
+   * Shutdown in order: stop accepting, close every WebSocket (1001), commit what was already
+   * submitted, let the feeds and the requests in flight finish, close the remaining HTTP
+   * connections, then end the listener, pg-boss and the pool.
+   */
   close(): Promise<void>;
 }
 
@@ -57,7 +63,7 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const passwords = await createPasswords({ concurrency: config.hashConcurrency, queue: config.hashQueue });
   const cors = createCors(config.corsOrigins);
   const presence = new Presence(db, gatewayId);
-  const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs, config.sendLanes);
+  const batcher = new SendBatcher(db, config.sendBatchMax, config.sendBatchMs, config.sendLanes, config.sendQueueMax);
   const hub = new Hub(db, gatewayId, presence, () => batcher.settled());
   const authStates = new AuthStates(db);
   const checkToken = createTokenCheck(tokens, authStates);
@@ -75,19 +81,21 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   const removeMetricsSource = addMetricsSource({ db });
 
   const app = uWS.App();
-  const router = createRouter(app, createAuthenticate(checkToken), cors, config.trustProxy);
+  const inFlight = new InFlight();
+  const router = createRouter(app, createAuthenticate(checkToken), cors, config.trustProxy, inFlight);
   healthRoutes(router, db);
   authRoutes(router, db, passwords, tokens, config.registrationsPerHour, authStates);
   accountRoutes(router, db, passwords, tokens, authStates);
   // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep
-  poolRoutes(router, db, config.roomTtlMs, (room) =>
+  poolRoutes(router, db, config.roomTtlMs, config.poolQueueMax, (room) =>
     void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
   roomRoutes(router, db);
   reactionRoutes(router, db);
   safetyRoutes(router, db, config);
   docsRoutes(router);
-  roomSocketRoute(app, { db, checkToken, authStates, cors, hub, batcher, gatewayId });
-  notificationSocketRoute(app, { checkToken, authStates, cors, hub, presence });
+  const quota = new SocketQuota(config);
+  roomSocketRoute(app, { db, checkToken, authStates, cors, hub, batcher, gatewayId, quota, trustProxy: config.trustProxy, inFlight });
+  notificationSocketRoute(app, { checkToken, authStates, cors, hub, presence, quota, trustProxy: config.trustProxy, inFlight });
   staticRoutes(app);
 
   app.options('/*', guard('OPTIONS', (res, req) => {
@@ -127,11 +135,19 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
       uWS.us_listen_socket_close(listenSocket);
       if (metricsSocket !== listenSocket) uWS.us_listen_socket_close(metricsSocket);
       removeMetricsSource();
-      await batcher.drain();
+      // no more events, joins or catch-ups: sockets closing now must not start anything new
+      const feedsStopped = hub.stop();
+      // no frame arrives after this, so the drain below is final: a frame already submitted is
+      // committed (its sender may not see the ack, and retries with its client_id), none is lost
       for (const ws of openSockets()) closeSocket(ws, 1001, 'server shutting down');
+      await batcher.drain();
+      await feedsStopped;
+      await inFlight.idle();
+      // keep-alive HTTP connections would hold the process (and the port) open: close them all
+      (app as unknown as { close(): void }).close(); // in uWS 20.30, missing from its typings
       await presence.stop();
       await expiry.stop().catch((error) => log.warn(`pg-boss stop: ${error.message}`));
-      await listener.stop().catch(() => {});
+      await listener.stop().catch((error) => log.warn(`listener stop: ${error.message}`));
       await db.end();
     },
   };

@@ -28,6 +28,18 @@ export interface Config {
   /** argon2 hashes running at once, and waiting, before a 503. */
   hashConcurrency: number;
   hashQueue: number;
+  /** Room sockets one user may hold open on one room, in this process. */
+  roomSocketsPerUser: number;
+  /** Notification sockets one user may hold open, in this process. */
+  notificationSocketsPerUser: number;
+  /** WebSockets of both kinds one client address may hold open, in this process. */
+  socketsPerAddress: number;
+  /** Frames one send lane may hold waiting for its next flush; beyond it frames are refused (unavailable). */
+  sendQueueMax: number;
+  /** Pool joins waiting for the running batch; beyond it /pool/join answers 503 with Retry-After. */
+  poolQueueMax: number;
+  /** How long a SIGTERM/SIGINT shutdown may take before the process exits anyway. */
+  shutdownTimeoutMs: number;
   logLevel: LogLevel;
   /** Access logs: one line per request and handshake. */
   logRequests: boolean;
@@ -184,6 +196,12 @@ export async function loadConfig(env = process.env): Promise<Config> {
     registrationsPerHour: integer(env, 'REGISTRATIONS_PER_HOUR', 20, 1, 1_000_000),
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', availableParallelism(), 1, 64),
     hashQueue: integer(env, 'HASH_QUEUE', 32, 0, 100_000),
+    roomSocketsPerUser: integer(env, 'ROOM_SOCKETS_PER_USER', 8, 1, 1_000),
+    notificationSocketsPerUser: integer(env, 'NOTIFICATION_SOCKETS_PER_USER', 8, 1, 1_000),
+    socketsPerAddress: integer(env, 'SOCKETS_PER_ADDRESS', 1_000, 1, 1_000_000),
+    sendQueueMax: integer(env, 'SEND_QUEUE_MAX', 2_048, 1, 1_000_000),
+    poolQueueMax: integer(env, 'POOL_QUEUE_MAX', 4_096, 1, 1_000_000),
+    shutdownTimeoutMs: duration(env, 'SHUTDOWN_TIMEOUT', '10s', 1000),
     logLevel: oneOf(env, 'LOG_LEVEL', 'info', LOG_LEVELS),
     logRequests: flag(env, 'LOG_REQUESTS'),
     metricsPort: env.METRICS_PORT ? integer(env, 'METRICS_PORT', 0, 1, 65535) : undefined,

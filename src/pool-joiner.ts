@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import { HttpError } from './http/errors.js';
 
 /** The part of a new room the gateway itself needs (the route returns the whole room object). */
 export interface MatchedRoom {
@@ -27,15 +28,21 @@ const TICK_MS = 2;
  * are serialized anyway; batching pays one commit for many of them instead of one each.
  * One batch runs at a time; a join that fails (already waiting) rejects alone, with the error
  * api.join_pool would have raised.
+ *
+ * At most `queueMax` joins wait for the running batch: past that the database is not keeping up,
+ * and a join is refused at once (503, Retry-After) rather than queued without end.
  */
 export class PoolJoiner {
   private queue: PendingJoin[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
-  constructor(private readonly db: pg.Pool, private readonly roomTtlMs: number) {}
+  constructor(private readonly db: pg.Pool, private readonly roomTtlMs: number, private readonly queueMax: number) {}
 
   join(user: string, sameCountry: boolean): Promise<JoinResult> {
+    if (this.queue.length >= this.queueMax) {
+      return Promise.reject(new HttpError(503, 'too many pool joins at once, retry shortly', 'unavailable', undefined, { 'retry-after': '1' }));
+    }
     return new Promise((resolve, reject) => {
       this.queue.push({ user, sameCountry, resolve, reject });
       if (this.running) return; // the running batch starts the next one

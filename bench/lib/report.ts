@@ -7,9 +7,12 @@ import type { ConnectionsResult } from '../scenarios/connections.js';
 import type { MatchingResult } from '../scenarios/matching.js';
 import type { LevelRecord, MessagesResult } from '../scenarios/messages.js';
 import type { SendPathResult } from '../scenarios/sendpath.js';
+import { SOAK_LIMITS, type SoakResult } from '../scenarios/soak.js';
 
-export const SCENARIOS = ['ceiling', 'auth', 'sendpath', 'messages', 'naive', 'connections', 'matching'] as const;
+export const SCENARIOS = ['ceiling', 'auth', 'sendpath', 'messages', 'naive', 'connections', 'matching', 'soak'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+/** What a run without --only measures: the soak takes 10 minutes (quick: 1) and runs only when named. */
+export const DEFAULT_SCENARIOS: Scenario[] = SCENARIOS.filter((s) => s !== 'soak');
 
 export interface Envelope<T> {
   scenario: Scenario;
@@ -67,7 +70,15 @@ export function headlines(dir: string): Headline[] {
   const match = readResult<MatchingResult>(dir, 'matching')?.result;
   const auth = readResult<AuthResult>(dir, 'auth')?.result;
   const sp = readResult<SendPathResult>(dir, 'sendpath')?.result;
+  const soak = readResult<SoakResult>(dir, 'soak')?.result;
   const out: Headline[] = [];
+  if (soak)
+    out.push({
+      metric: `memory over a ${Math.round(soak.duration_s / 60)}-minute soak with sockets churning`,
+      target: `flat: live heap < ${SOAK_LIMITS.heap} MB/min, RSS < ${SOAK_LIMITS.rss} MB/min`,
+      value: `${soak.verdict}: heap ${n2(soak.heap_slope_mb_per_min)} MB/min (${n1(soak.heap_mb.first)} → ${n1(soak.heap_mb.last)} MB), RSS ${n2(soak.rss_slope_mb_per_min)} MB/min (${n1(soak.rss_mb.first)} → ${n1(soak.rss_mb.last)} MB); ${n0(soak.sockets_opened)} sockets opened and closed, ${n0(soak.acked)} messages, lost ${soak.lost}`,
+      ok: soak.verdict === 'flat' && soak.lost === 0 && soak.duplicated === 0,
+    });
   if (msg) {
     const clean = msg.lost_total === 0 && msg.duplicated_total === 0;
     out.push({
@@ -267,6 +278,24 @@ export function markdown(dir: string): string {
       '|---|---|---:|---:|---:|---:|',
     );
     for (const c of ceil.cases) lines.push(`| ${c.script} | ${c.what} | ${c.clients} | ${n0(c.commits_per_s)} | ${n0(c.rows_per_s)} | ${n2(c.latency_ms)} |`);
+  }
+  const soak = readResult<SoakResult>(dir, 'soak')?.result;
+  if (soak) {
+    lines.push('', '### Soak: memory with sockets churning', '');
+    lines.push(
+      `${soak.duration_s} s on one fresh server process: ${soak.cycles} cycles, each opening a room socket and a notification socket for both members of ${soak.rooms_per_cycle} rooms, ` +
+        `sending ${n0(soak.messages_offered_per_s)} msg/s through them for 4 s (all acked and delivered, as in the message scenarios), then closing them. ` +
+        `Memory is sampled every few seconds after a full GC (\`process.memoryUsage()\` inside the server, bench/lib/memory-probe.ts); the slopes are least squares over the samples after the first fifth.`,
+      '',
+      '| verdict | live heap MB/min | heap MB first / min / max / last | RSS MB/min | RSS MB first / min / max / last | sockets opened | open failures | messages acked | lost | dup | unacked | refused | server CPU % | PG CPU % | other processes CPU % |',
+      '|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
+      `| ${soak.verdict} | ${n2(soak.heap_slope_mb_per_min)} | ${n1(soak.heap_mb.first)} / ${n1(soak.heap_mb.min)} / ${n1(soak.heap_mb.max)} / ${n1(soak.heap_mb.last)} | ${n2(soak.rss_slope_mb_per_min)} | ${n1(soak.rss_mb.first)} / ${n1(soak.rss_mb.min)} / ${n1(soak.rss_mb.max)} / ${n1(soak.rss_mb.last)} | ${n0(soak.sockets_opened)} | ${soak.open_failures} | ${n0(soak.acked)} | ${soak.lost} | ${soak.duplicated} | ${soak.unacked} | ${soak.refused} | ${n0(soak.server_cpu_pct)} | ${n0(soak.db_cpu_pct)} | ${n0(soak.other_pct)} |`,
+    );
+    const step = Math.max(1, Math.ceil(soak.series.length / 12));
+    const points = soak.series.filter((_, i) => i % step === 0 || i === soak.series.length - 1);
+    lines.push('', '| s | ' + points.map((p) => p.s).join(' | ') + ' |', '|---|' + points.map(() => '---:').join('|') + '|');
+    lines.push('| live heap MB | ' + points.map((p) => n1(p.heap_mb)).join(' | ') + ' |');
+    lines.push('| RSS MB | ' + points.map((p) => n1(p.rss_mb)).join(' | ') + ' |');
   }
   const sp = readResult<SendPathResult>(dir, 'sendpath')?.result;
   if (sp && sp.cases.length) {

@@ -18,6 +18,8 @@ export interface ServerOptions {
   logFile: string;
   /** extra node flags for the server, e.g. --cpu-prof */
   nodeArgs?: string[];
+  /** extra environment for the server (e.g. the soak's memory probe) */
+  env?: Record<string, string>;
   readyTimeoutMs?: number;
 }
 
@@ -82,6 +84,9 @@ export class ServerProcess {
       REGISTRATIONS_PER_HOUR: '1000000',
       HASH_QUEUE: '100000',
       GATEWAY_DATABASE_URL: '',
+      // every load generator connects from 127.0.0.1: the per-address socket limit would stop them
+      SOCKETS_PER_ADDRESS: '1000000',
+      ...o.env,
     });
     const t0 = performance.now();
     const child = spawn(process.execPath, [...(o.nodeArgs ?? []), 'dist/src/server.js'], {

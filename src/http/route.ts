@@ -7,6 +7,7 @@ import { observeRequest } from '../metrics.js';
 import { readJsonBody } from './body.js';
 import { clientAddress } from './client-address.js';
 import { HttpError } from './errors.js';
+import type { InFlight } from './in-flight.js';
 import { errorBody, send, type Reply } from './respond.js';
 import type { Cors } from './cors.js';
 
@@ -47,7 +48,13 @@ export interface Router {
  * check, CORS headers, and one error boundary that turns every failure into the contract's
  * error shape (never a stack trace, never SQL text).
  */
-export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors: Cors, trustProxy: number): Router {
+export function createRouter(
+  app: TemplatedApp,
+  authenticate: Authenticate,
+  cors: Cors,
+  trustProxy: number,
+  inFlight: InFlight,
+): Router {
   const registered: RegisteredRoute[] = [];
   return {
     routes: () => [...registered],
@@ -60,8 +67,13 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
         const requestLog = log.child({ req: requestId(req.getHeader('x-request-id')) });
         const url = req.getUrl();
         let aborted = false;
+        // counted until answered; a client gone before its body was whole is never answered
+        // (its body never completes), so it stops counting then
+        let handling = false;
+        let finished = () => {};
         res.onAborted(() => {
           aborted = true;
+          if (!handling) finished();
         });
         const origin = req.getHeader('origin');
         const contentLength = req.getHeader('content-length');
@@ -76,8 +88,10 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
         };
         const body = method === 'get' ? Promise.resolve(undefined) : readJsonBody(res, contentLength ? Number(contentLength) : undefined);
 
+        finished = inFlight.begin();
         return (async (): Promise<Reply> => {
           ctx.body = await body;
+          handling = true;
           if (options.auth) {
             // uWS's getHeader gives the first of several: two tokens must never mean "the first one"
             if (ctx.authorizationHeaders > 1) throw new HttpError(400, 'more than one authorization header', 'ambiguous_authorization');
@@ -87,6 +101,7 @@ export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors
         })()
           .catch((error) => toErrorReply(error, requestLog))
           .then((reply) => {
+            finished();
             const status = aborted ? 499 : reply.status; // 499: the client went away first (nginx's convention)
             observeRequest(verb, pattern, status, started);
             requestLog.access(`${verb} ${url} ${status}`, { method: verb, url, route: pattern, status, ms: Math.round(performance.now() - started), client: ctx.clientAddress });

@@ -11,7 +11,10 @@ export type SendEvent =
 
 export type SendResult =
   | { ok: true; id?: string; seq?: number; sent_at?: string; client_id?: string | null; moved?: boolean }
-  | { ok: false; code: string };
+  | { ok: false; code: string; busy?: boolean };
+
+/** What a frame gets when its lane's queue is full: nothing was stored, the same client_id may retry. */
+export const BUSY: SendResult = { ok: false, code: 'unavailable', busy: true };
 
 interface Pending {
   event: SendEvent;
@@ -27,12 +30,16 @@ interface Pending {
  * events (and so a socket's, which belongs to one room) are committed in the order they came,
  * while two lanes keep two database backends busy. maxBatch = 1 is the naive
  * one-transaction-per-message design the benchmark compares against.
+ *
+ * Each lane holds at most `queueMax` events waiting for its next flush. Past its capacity the
+ * server sheds load instead of queueing it: an event beyond that is answered at once with BUSY, so
+ * what is accepted is committed within a bounded delay (about queueMax ÷ the lane's commit rate).
  */
 export class SendBatcher {
   private readonly lanes: BatchLane[];
 
-  constructor(db: pg.Pool, maxBatch: number, tickMs: number, lanes: number) {
-    this.lanes = Array.from({ length: lanes }, () => new BatchLane(db, maxBatch, tickMs));
+  constructor(db: pg.Pool, maxBatch: number, tickMs: number, lanes: number, queueMax: number) {
+    this.lanes = Array.from({ length: lanes }, () => new BatchLane(db, maxBatch, tickMs, queueMax));
   }
 
   submit(event: SendEvent): Promise<SendResult> {
@@ -67,9 +74,11 @@ class BatchLane {
     private readonly db: pg.Pool,
     private readonly maxBatch: number,
     private readonly tickMs: number,
+    private readonly queueMax: number,
   ) {}
 
   submit(event: SendEvent): Promise<SendResult> {
+    if (this.queue.length >= this.queueMax) return Promise.resolve(BUSY);
     return new Promise((resolve) => {
       this.queue.push({ event, resolve });
       this.schedule();

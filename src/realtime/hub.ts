@@ -15,6 +15,9 @@ export type { CreatedMessage } from './envelope-schema.js';
  */
 export class Hub {
   private readonly feeds = new Map<string, RoomFeed>();
+  /** Feeds left empty whose last operations may still be running (shutdown waits for them). */
+  private readonly retiring = new Set<RoomFeed>();
+  private stopped = false;
 
   constructor(
     private readonly db: pg.Pool,
@@ -24,12 +27,28 @@ export class Hub {
     private readonly sendsSettled: () => Promise<void>,
   ) {}
 
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  /**
+   * Shutdown: no more events, catch-ups or joins; resolves once every feed has finished what it
+   * had queued, so nothing queries the database after it.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.all([...this.feeds.values(), ...this.retiring].map((feed) => feed.settled()));
+  }
+
   joinRoom(ws: RoomSocket, onJoined: () => void): void {
     const roomId = ws.getUserData().roomId;
     let feed = this.feeds.get(roomId);
     if (!feed) {
       feed = new RoomFeed(roomId, this.db, this.gatewayId, (empty) => {
-        if (this.feeds.get(empty.roomId) === empty) this.feeds.delete(empty.roomId);
+        if (this.feeds.get(empty.roomId) !== empty) return;
+        this.feeds.delete(empty.roomId);
+        this.retiring.add(empty);
+        void empty.settled().then(() => this.retiring.delete(empty));
       }, this.sendsSettled);
       this.feeds.set(roomId, feed);
     }
@@ -50,6 +69,7 @@ export class Hub {
    * or closed meanwhile).
    */
   catchUp(): void {
+    if (this.stopped) return;
     for (const feed of this.feeds.values()) feed.catchUp();
     for (const userId of this.presence.users()) void this.sendUnread(userId);
   }
@@ -59,6 +79,7 @@ export class Hub {
    * before anything reads it: an envelope SQL and TypeScript disagree on is logged, not half-relayed.
    */
   dispatch(payload: unknown): void {
+    if (this.stopped) return;
     const parsed = parseEnvelope(payload);
     if ('problem' in parsed) {
       log.error(`event does not match the envelope schema: ${parsed.problem}; payload: ${JSON.stringify(payload)?.slice(0, 300)}`);
@@ -127,7 +148,7 @@ export class Hub {
 
   /** The badge list, for every notification socket of the user in this process. */
   async sendUnread(userId: string): Promise<void> {
-    if (!this.presence.hasUser(userId)) return;
+    if (this.stopped || !this.presence.hasUser(userId)) return;
     try {
       const { rows } = await this.db.query('select api.unread_counts($1) as rooms', [userId]);
       this.presence.sendToUser(userId, JSON.stringify({ type: 'unread', rooms: rows[0].rooms }));

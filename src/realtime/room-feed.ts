@@ -104,6 +104,14 @@ export class RoomFeed {
     });
   }
 
+  /** Resolves once every operation queued on the feed has run (shutdown, after nothing queues more). */
+  async settled(): Promise<void> {
+    for (let chain = this.chain; ; chain = this.chain) {
+      await chain;
+      if (chain === this.chain) return;
+    }
+  }
+
   members(): RoomSocket[] {
     return [...this.sockets];
   }

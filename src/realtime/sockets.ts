@@ -1,4 +1,5 @@
 import type { WebSocket } from 'uWebSockets.js';
+import type { SocketSlot } from './socket-quota.js';
 import type { Log } from '../log.js';
 import { countFrameSent } from '../metrics.js';
 
@@ -10,6 +11,8 @@ export interface RoomSocketData {
   /** The iat of the token the socket opened with: a sign-out everywhere after it closes the socket. */
   issuedAt: number;
   roomId: string;
+  /** Its place under the per-user and per-address socket limits, given back when it closes. */
+  slot: SocketSlot;
   side: 'a' | 'b';
   /** Resume point asked for (?after_seq), clamped to the room's last seq at the handshake. */
   afterSeq: number | null;
@@ -23,8 +26,11 @@ export interface RoomSocketData {
    * feed knows not to echo it to this socket as own_message. Emptied as the feed moves on.
    */
   ackedSeqs: Set<number>;
+  waitingBytes: number;
   /** The answers (acks, errors) to this socket's frames, chained so they go out in frame order. */
   replies: Promise<void>;
+  /** Frames accepted whose answer is not sent yet. */
+  unanswered: number;
   closed: boolean;
   /** Set by the handshake: the connection's logger, whose lines carry its id. */
   log?: Log;
@@ -34,6 +40,7 @@ export interface NotificationSocketData {
   userId: string;
   /** As RoomSocketData.issuedAt. */
   issuedAt: number;
+  slot: SocketSlot;
   /** The online_count this socket was last given: it is sent again only when it changed. */
   onlineCount: number;
   closed: boolean;

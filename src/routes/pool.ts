@@ -12,9 +12,10 @@ export function poolRoutes(
   router: Router,
   db: pg.Pool,
   roomTtlMs: number,
+  poolQueueMax: number,
   onRoomCreated: (room: MatchedRoom) => void,
 ): void {
-  const joiner = new PoolJoiner(db, roomTtlMs);
+  const joiner = new PoolJoiner(db, roomTtlMs, poolQueueMax);
   router.route('post', '/pool/join', async ({ body, userId }) => {
     const input = body === undefined ? {} : validateJoin(body);
     const { matched, room } = await countPoolJoin(joiner.join(userId, input.same_country ?? false));

@@ -2,8 +2,10 @@ import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets
 import type { TokenCheck } from '../auth/bearer.js';
 import type { Identity } from '../auth/tokens.js';
 import { guard } from '../guard.js';
+import { clientAddress } from '../http/client-address.js';
 import { HttpError } from '../http/errors.js';
 import type { Cors } from '../http/cors.js';
+import type { InFlight } from '../http/in-flight.js';
 import { answerInternalError, toErrorReply } from '../http/route.js';
 import { send } from '../http/respond.js';
 import { log, requestId, type Log } from '../log.js';
@@ -19,6 +21,16 @@ export interface UpgradeRequest {
   host: string;
   query: URLSearchParams;
   params: string[];
+  /** The client address per-address limits count (see clientAddress). */
+  address: string;
+}
+
+export interface UpgradeOptions<T> {
+  trustProxy: number;
+  /** Handshakes being checked (shutdown waits for them before it ends the database pool). */
+  inFlight: InFlight;
+  /** The client went away after `authorize` succeeded: give back what it took (its socket slot). */
+  abandoned?: (data: T) => void;
 }
 
 /**
@@ -47,6 +59,7 @@ export function upgradeHandler<T extends { log?: Log }>(
   cors: Cors,
   paramCount: number,
   authorize: (identity: Identity, request: UpgradeRequest) => Promise<T>,
+  options: UpgradeOptions<T>,
 ) {
   const upgrade = (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): Promise<void> => {
     const socket = paramCount === 0 ? 'notifications' : 'room';
@@ -70,6 +83,7 @@ export function upgradeHandler<T extends { log?: Log }>(
       host: req.getHeader('host'),
       query: new URLSearchParams(req.getQuery() ?? ''),
       params: Array.from({ length: paramCount }, (_, i) => req.getParameter(i) ?? ''),
+      address: clientAddress(res, req, options.trustProxy),
     };
     const invalid = handshakeError({
       upgrade: req.getHeader('upgrade'),
@@ -78,7 +92,7 @@ export function upgradeHandler<T extends { log?: Log }>(
       key: request.key,
     });
 
-    return (async () => {
+    return options.inFlight.track((async () => {
       if (invalid) throw invalid;
       if (!cors.allowsSocketOrigin(request.origin, request.host)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
       const { token, protocol } = handshakeToken(request.query, request.protocol);
@@ -90,7 +104,7 @@ export function upgradeHandler<T extends { log?: Log }>(
     })().then(
       ({ data, protocol }) => {
         outcome(101);
-        if (aborted) return;
+        if (aborted) return options.abandoned?.(data);
         res.cork(() => res.upgrade(data, request.key, protocol, request.extensions, context));
       },
       (error) => {
@@ -98,7 +112,7 @@ export function upgradeHandler<T extends { log?: Log }>(
         outcome(reply.status);
         if (!aborted) send(res, reply);
       },
-    );
+    ));
   };
   return guard('WebSocket upgrade', upgrade, answerInternalError);
 }

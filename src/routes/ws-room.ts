@@ -5,19 +5,28 @@ import type { TokenCheck } from '../auth/bearer.js';
 import { UUID, type Identity } from '../auth/tokens.js';
 import type { Cors } from '../http/cors.js';
 import { HttpError } from '../http/errors.js';
+import type { InFlight } from '../http/in-flight.js';
 import type { SendBatcher, SendResult } from '../realtime/batcher.js';
 import { FrameError, parseClientFrame, type ClientFrame } from '../realtime/client-frames.js';
 import type { Hub } from '../realtime/hub.js';
 import { RateLimiter } from '../realtime/rate-limit.js';
+import type { SocketQuota } from '../realtime/socket-quota.js';
 import { closeSocket, sendFrame, MAX_BUFFERED_BYTES, SIGNED_OUT_CODE, SIGNED_OUT_REASON, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
 import { frameErrors, framesReceived, socketsOpen } from '../metrics.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
-import { upgradeHandler } from './upgrade.js';
+import { upgradeHandler, type UpgradeRequest } from './upgrade.js';
 
 const MESSAGES_PER_SECOND = 20;
 const TYPING_PER_SECOND = 2;
-/** Frames a socket may send before its resume is done (a burst of a reconnecting client). */
+/** Frames, and their bytes, a socket may send before its resume is done (a burst of a reconnecting client). */
 const MAX_WAITING_FRAMES = 256;
+const MAX_WAITING_BYTES = 256 * 1024;
+/**
+ * Frames whose answer is not sent yet (answers wait for the earlier frames' ones). A client that
+ * keeps sending while its earlier frames are still being committed is closed before their
+ * answers pile up in memory; more than the waiting frames, which are all answered at once.
+ */
+const MAX_UNANSWERED = 2 * MAX_WAITING_FRAMES;
 
 export interface RoomSocketDeps {
   db: pg.Pool;
@@ -27,6 +36,9 @@ export interface RoomSocketDeps {
   hub: Hub;
   batcher: SendBatcher;
   gatewayId: string;
+  quota: SocketQuota;
+  trustProxy: number;
+  inFlight: InFlight;
 }
 
 /**
@@ -40,7 +52,7 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
   const readLimit = new RateLimiter(MESSAGES_PER_SECOND);
   let nextSocketId = 1;
 
-  const authorize = async ({ userId, issuedAt }: Identity, request: { params: string[]; query: URLSearchParams }) => {
+  const authorize = async ({ userId, issuedAt }: Identity, request: UpgradeRequest) => {
     const roomId = request.params[0] ?? '';
     if (!UUID.test(roomId)) throw new HttpError(404, 'room not found or access denied', 'room_not_found');
     const afterText = request.query.get('after_seq');
@@ -62,13 +74,17 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       userId,
       issuedAt,
       roomId: roomId.toLowerCase(),
+      // last: taken in the same turn as the checks above passed, so nothing can fail after it
+      slot: deps.quota.reserveRoom(request.address, userId, roomId.toLowerCase()),
       side: access.side,
       afterSeq: afterText === null ? null : Math.min(Number(afterText), Number(access.last_seq)),
       lastSeqAtHandshake: Number(access.last_seq),
       joined: false,
       waitingFrames: [],
       ackedSeqs: new Set(),
+      waitingBytes: 0,
       replies: Promise.resolve(),
+      unanswered: 0,
       closed: false,
     };
     return data;
@@ -80,7 +96,13 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
    */
   const answer = (ws: RoomSocket, pending: Promise<object | undefined> | object | undefined) => {
     const data = ws.getUserData();
+    if (data.closed) return;
+    if (++data.unanswered > MAX_UNANSWERED) {
+      closeSocket(ws, 1008, 'too many frames awaiting an answer');
+      return;
+    }
     data.replies = data.replies.then(() => pending).then((frame) => {
+      data.unanswered--;
       if (frame) sendFrame(ws, JSON.stringify(frame));
     });
   };
@@ -97,7 +119,9 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
     invalid_frame: 'the database refused this frame',
     unavailable: 'the message could not be stored, retry with the same client_id',
   };
+  const BUSY_MESSAGE = 'server busy: the message was not stored, retry with the same client_id';
   const resultError = (result: SendResult, clientId?: string) => {
+    if (!result.ok && result.busy) return errorFrame(result.code, BUSY_MESSAGE, clientId);
     const code = result.ok ? 'internal' : result.code;
     return errorFrame(code, RESULT_MESSAGES[code] ?? 'request failed', clientId);
   };
@@ -124,8 +148,9 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       case 'typing':
         // beyond 2 per second typing is only a repeat of what the partner already sees
         if (typingLimit.take(`${userId}:${roomId}`)) {
+          // a typing refused because the server is busy is dropped: the next keystroke repeats it
           answer(ws, deps.batcher.submit({ kind: 'typing', room: roomId, user: userId })
-            .then((result) => (result.ok ? undefined : resultError(result))));
+            .then((result) => (result.ok || result.busy ? undefined : resultError(result))));
         }
         return;
       case 'read':
@@ -156,28 +181,44 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
     sendPingsAutomatically: true,
     // sendFrame closes a socket at 1 MiB; uWS must never drop frames silently before that
     maxBackpressure: 4 * MAX_BUFFERED_BYTES,
-    upgrade: upgradeHandler(deps.checkToken, deps.cors, 1, authorize),
+    upgrade: upgradeHandler(deps.checkToken, deps.cors, 1, authorize, {
+      trustProxy: deps.trustProxy,
+      inFlight: deps.inFlight,
+      abandoned: (data) => data.slot.release(),
+    }),
     open: (ws) => {
       socketsOpen.inc({ socket: 'room' });
+      // upgraded while the server began shutting down: nothing may start on the database now
+      if (deps.hub.isStopped) return closeSocket(ws, 1001, 'server shutting down');
       // signed out (or deleted) while this handshake was on its way: the event found no socket to close
       const { userId, issuedAt } = ws.getUserData();
       if (deps.authStates.isKnownRevoked(userId, issuedAt)) return closeSocket(ws, SIGNED_OUT_CODE, SIGNED_OUT_REASON);
       deps.hub.joinRoom(ws, () => {
-        for (const frame of ws.getUserData().waitingFrames.splice(0)) onFrame(ws, frame);
+        const data = ws.getUserData();
+        data.waitingBytes = 0;
+        for (const frame of data.waitingFrames.splice(0)) onFrame(ws, frame);
       });
     },
     message: (ws, message) => {
       const data = ws.getUserData();
       // frames sent while the socket is still catching up wait, in order, until it has joined
-      if (data.joined) onFrame(ws, message);
-      else if (data.waitingFrames.length < MAX_WAITING_FRAMES) data.waitingFrames.push(message.slice(0));
-      else closeSocket(ws, 1008, 'too many frames before the room was joined');
+      if (data.joined) {
+        onFrame(ws, message);
+      } else if (data.waitingFrames.length < MAX_WAITING_FRAMES && data.waitingBytes + message.byteLength <= MAX_WAITING_BYTES) {
+        data.waitingFrames.push(message.slice(0));
+        data.waitingBytes += message.byteLength;
+      } else {
+        closeSocket(ws, 1008, 'too many frames before the room was joined');
+      }
     },
     drain: () => {},
     close: (ws, code) => {
       socketsOpen.dec({ socket: 'room' });
-      ws.getUserData().log?.access(`socket closed ${code}`, { code });
-      ws.getUserData().closed = true;
+      const data = ws.getUserData();
+      data.log?.access(`socket closed ${code}`, { code });
+      data.closed = true;
+      data.slot.release();
+      data.waitingFrames.length = 0;
       deps.hub.leaveRoom(ws);
     },
   }));

@@ -34,7 +34,7 @@ async function room() {
 }
 
 test('a batch the database refuses for one event is split until only that event fails', async () => {
-  const batcher = new SendBatcher(pool, 256, 20, 1);
+  const batcher = new SendBatcher(pool, 256, 20, 1, 10_000);
   const { a, b, roomId } = await room();
   const message = (user: string, content: string) =>
     batcher.submit({ kind: 'message', room: roomId, user, origin: 'test', content });
@@ -52,7 +52,7 @@ test('a batch the database refuses for one event is split until only that event 
 });
 
 test('lanes: each room keeps its order while rooms commit side by side', async () => {
-  const batcher = new SendBatcher(pool, 8, 1, 2);
+  const batcher = new SendBatcher(pool, 8, 1, 2, 10_000);
   const rooms = [];
   for (let i = 0; i < 6; i++) rooms.push(await room()); // one pair at a time: the pool pairs in order
   const sends = rooms.flatMap(({ a, roomId }) =>
@@ -68,7 +68,7 @@ test('lanes: each room keeps its order while rooms commit side by side', async (
 
 test('settled() resolves once the batch being committed has answered its senders', async () => {
   // a full batch (5 of at most 5) is flushed at once: it is being committed when settled() is asked
-  const batcher = new SendBatcher(pool, 5, 60_000, 1);
+  const batcher = new SendBatcher(pool, 5, 60_000, 1, 10_000);
   const { b, roomId } = await room();
   const answered: number[] = [];
   const sends = Array.from({ length: 5 }, (_, i) =>

@@ -37,7 +37,8 @@ export function fakeSocket(afterSeq: number | null, drainedFrames = Infinity) {
   let closedWith: number | undefined;
   const data: RoomSocketData = {
     id: 1, userId: 'user-a', issuedAt: 0, roomId: 'room', side: 'a', afterSeq, lastSeqAtHandshake: afterSeq ?? 0, joined: false,
-    waitingFrames: [], ackedSeqs: new Set(), replies: Promise.resolve(), closed: false,
+    slot: { release: () => {} }, waitingFrames: [], waitingBytes: 0, ackedSeqs: new Set(), replies: Promise.resolve(),
+    unanswered: 0, closed: false,
   };
   const ws = {
     getUserData: () => data,
