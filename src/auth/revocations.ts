@@ -1,19 +1,14 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { closeSocket, SIGNED_OUT_CODE, SIGNED_OUT_REASON } from '../realtime/sockets.js';
+import type { UserEvent } from '../realtime/envelope-schema.js';
 import type { AuthStates } from './auth-states.js';
 
 /**
  * Events about a user rather than a room (db/functions/internal/090_safety.sql, notify_user):
  * user.revoked after a sign-out everywhere or a password change, user.deleted after an account
- * deletion.
+ * deletion. Their schema is with every other envelope's (src/realtime/envelope-schema.ts).
  */
-export interface UserEnvelope {
-  v: 1;
-  type: 'user.revoked' | 'user.deleted';
-  user: string;
-  /** user.revoked: the epoch second tokens must now be issued at or after. */
-  valid_from?: number;
-}
+export type UserEnvelope = UserEvent;
 
 export function isUserEnvelope(event: unknown): event is UserEnvelope {
   const e = event as Partial<UserEnvelope> | null;

@@ -12,8 +12,10 @@ const token = {
   token: { type: 'string', description: 'the JWT (`?token=<jwt>`); or the `Sec-WebSocket-Protocol: bearer.<jwt>` sub-protocol, echoed back' },
 };
 
-const handshakeErrors = 'Refusals are plain HTTP answers before the upgrade, with the `Error` body: 401 `missing_authorization` / '
-  + '`invalid_token`, 403 `forbidden_origin`';
+const handshakeErrors = 'Refusals are plain HTTP answers before the upgrade, with the `Error` body: 400 `invalid_handshake` / '
+  + '`ambiguous_authorization` (two different tokens), 426 `unsupported_websocket_version`, 401 `missing_authorization` / '
+  + '`invalid_token` (also for a deleted or signed-out user), 403 `forbidden_origin`, 429 `too_many_sockets` (per user, per '
+  + 'room, per client address)';
 
 function messages(prefix: string, frames: Record<string, object>, direction: string): Record<string, object> {
   return Object.fromEntries(Object.entries(frames).map(([name, payload]) => [
@@ -47,7 +49,8 @@ export function buildAsyncApi(): Record<string, unknown> {
       title: 'Ephemeral chat WebSockets',
       version: '1.0.0',
       description: 'JSON text frames of at most 64 KiB. The server pings; idle sockets close after 120 s. A socket whose '
-        + 'outgoing buffer passes 1 MiB is closed with 1013 (it can resume); shutdown closes with 1001. The HTTP API is '
+        + 'outgoing buffer passes 1 MiB is closed with 1013 (it can resume); shutdown closes with 1001; a user who signs out '
+        + 'everywhere, changes their password or deletes their account has every socket closed with 4401. The HTTP API is '
         + 'in /openapi.json; the prose contract is docs/api.md.',
     },
     defaultContentType: 'application/json',

@@ -1,4 +1,6 @@
-import { joinBody, loginBody, reactionBody, registerBody, renameBody } from '../schemas/requests.js';
+import {
+  changePasswordBody, deleteAccountBody, joinBody, loginBody, reactionBody, registerBody, renameBody, reportBody,
+} from '../schemas/requests.js';
 import { responseSchemas } from '../schemas/responses.js';
 
 /*
@@ -56,7 +58,7 @@ export const operations: Record<string, Operation> = {
       201: { description: 'matched now', schema: 'Matched' },
       202: { description: '`{"message":"waiting for a match"}`', schema: 'Info' },
     },
-    errors: { 400: ['invalid_request', 'invalid_json'], 401: ['invalid_token'], 409: ['already_in_pool'] },
+    errors: { 400: ['invalid_request', 'invalid_json'], 401: ['invalid_token'], 409: ['already_in_pool', 'suspended'] },
   },
   'post /pool/leave': {
     summary: 'Leave the matching pool',
@@ -124,6 +126,58 @@ export const operations: Record<string, Operation> = {
     ok: { 200: { description: '`{"message":"reaction removed"}`', schema: 'Info' } },
     errors: { 404: ['message_not_found', 'reaction_not_found'] },
   },
+  'post /auth/logout-all': {
+    summary: 'Sign out everywhere: every token issued before now stops working, on every process',
+    description: 'The user\'s open sockets are closed with 4401.',
+    auth: true,
+    ok: { 200: { description: '`{"message":"signed out everywhere"}`', schema: 'Info' } },
+  },
+  'post /auth/password': {
+    summary: 'Change the password; signs out everywhere else',
+    auth: true,
+    body: { schema: changePasswordBody, required: true },
+    ok: { 200: { description: 'a fresh token for the caller (every older one is dead)', schema: 'Token' } },
+    errors: { 403: ['wrong_password'], 429: ['rate_limited'] },
+  },
+  'delete /auth/me': {
+    summary: 'Delete the account, with its password',
+    description: 'Closes the user\'s open rooms (the partners get room_closed), removes their pool entry, presence, '
+      + 'reactions, messages and the account; their tokens stop working.',
+    auth: true,
+    body: { schema: deleteAccountBody, required: true },
+    ok: { 200: { description: '`{"message":"account deleted"}`', schema: 'Info' } },
+    errors: { 403: ['wrong_password'], 429: ['rate_limited'] },
+  },
+  'post /rooms/{room_id}/block': {
+    summary: 'Block the partner of a room (open or closed): the two are never matched again',
+    description: 'An open room is closed with reason `blocked`. The API names the room, never the partner.',
+    auth: true,
+    parameters: [roomId],
+    ok: { 200: { description: '`{"message":"room blocked"}`', schema: 'Info' } },
+    errors: { 404: ['room_not_found'], 429: ['rate_limited'] },
+  },
+  'delete /rooms/{room_id}/block': {
+    summary: 'Lift the caller\'s block of a room',
+    auth: true,
+    parameters: [roomId],
+    ok: { 200: { description: '`{"message":"block removed"}`', schema: 'Info' } },
+    errors: { 404: ['room_not_found', 'block_not_found'] },
+  },
+  'get /blocks': {
+    summary: 'The caller\'s blocks, newest first',
+    auth: true,
+    ok: { 200: { description: '`[{room_id, blocked_at}]`', schema: 'Blocks' } },
+  },
+  'post /rooms/{room_id}/report': {
+    summary: 'Report the partner of a room',
+    description: 'With `include_messages: true` the room\'s last 50 messages are copied into the report; without it, '
+      + 'nothing of the content is kept.',
+    auth: true,
+    parameters: [roomId],
+    body: { schema: reportBody, required: true },
+    ok: { 201: { description: '`{"message":"report received"}`', schema: 'Info' } },
+    errors: { 404: ['room_not_found'], 409: ['already_reported'], 429: ['rate_limited'] },
+  },
   'get /metrics': {
     summary: 'Prometheus metrics (on METRICS_PORT instead, when set: then 404 here)',
     description: 'Served by src/routes/metrics.ts on the uWS app itself, not through the router.',
@@ -164,7 +218,10 @@ function commonErrors(method: Method, op: Operation): Record<number, string[]> {
     add(400, 'invalid_json', 'invalid_request');
     add(413, 'payload_too_large');
   }
-  if (op.auth) add(401, 'missing_authorization', 'invalid_token');
+  if (op.auth) {
+    add(401, 'missing_authorization', 'invalid_token');
+    add(400, 'ambiguous_authorization'); // two Authorization headers
+  }
   if (!op.ok[503] && !op.ok[200]?.content) add(503, 'unavailable');
   // a failure nobody foresaw: logged once, answered without details, the process goes on
   add(500, 'internal');
@@ -172,7 +229,7 @@ function commonErrors(method: Method, op: Operation): Record<number, string[]> {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad request', 401: 'Unauthorized', 500: 'Unexpected failure (logged; never details)', 404: 'Not found', 409: 'Conflict', 410: 'Gone', 413: 'Payload too large',
+  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Unexpected failure (logged; never details)', 404: 'Not found', 409: 'Conflict', 410: 'Gone', 413: 'Payload too large',
   429: 'Too many requests (see the Retry-After header)',
   503: 'The database is unavailable, or the password-hashing queue is full (register, login: with Retry-After)',
 };

@@ -28,7 +28,7 @@ export interface ReactionChangedEvent extends RoomEventBase {
   type: 'reaction.changed'; side: Side; message_id: string; user: string; alias: string; action: 'add' | 'remove'; emoji?: string;
 }
 export interface RoomCreatedEvent extends RoomEventBase { type: 'room.created'; waiter: string }
-export interface RoomClosedEvent extends RoomEventBase { type: 'room.closed'; reason: 'closed' | 'expired' }
+export interface RoomClosedEvent extends RoomEventBase { type: 'room.closed'; reason: 'closed' | 'expired' | 'blocked' }
 
 /** One stored message in a messages.created envelope, with its own routing. */
 export interface CreatedMessage {
@@ -52,8 +52,19 @@ export interface CreatedMessage {
 
 export interface MessagesCreatedEvent { v: 1; type: 'messages.created'; messages: CreatedMessage[] }
 
+/** Events about a user rather than a room: every gateway updates its token cache and closes the user's sockets. */
+export interface UserRevokedEvent {
+  v: 1;
+  type: 'user.revoked';
+  user: string;
+  /** The epoch second tokens must now be issued at or after. */
+  valid_from: number;
+}
+export interface UserDeletedEvent { v: 1; type: 'user.deleted'; user: string }
+export type UserEvent = UserRevokedEvent | UserDeletedEvent;
+
 export type RoomEvent = TypingEvent | ReadMovedEvent | ReactionChangedEvent | RoomCreatedEvent | RoomClosedEvent;
-export type ChatEvent = RoomEvent | MessagesCreatedEvent;
+export type ChatEvent = RoomEvent | MessagesCreatedEvent | UserEvent;
 
 const uuid = { type: 'string', format: 'uuid' } as const;
 const timestamp = { type: 'string', format: 'date-time' } as const;
@@ -99,7 +110,7 @@ const roomCreated: JSONSchemaType<RoomCreatedEvent> = {
 
 const roomClosed: JSONSchemaType<RoomClosedEvent> = {
   type: 'object',
-  properties: { ...base, type: { type: 'string', const: 'room.closed' }, reason: { type: 'string', enum: ['closed', 'expired'] } },
+  properties: { ...base, type: { type: 'string', const: 'room.closed' }, reason: { type: 'string', enum: ['closed', 'expired', 'blocked'] } },
   required: [...baseRequired, 'reason'],
   additionalProperties: false,
 };
@@ -124,6 +135,20 @@ const messagesCreated = {
   additionalProperties: false,
 } as unknown as JSONSchemaType<MessagesCreatedEvent>;
 
+const userRevoked: JSONSchemaType<UserRevokedEvent> = {
+  type: 'object',
+  properties: { v: { type: 'integer', const: 1 }, type: { type: 'string', const: 'user.revoked' }, user: uuid, valid_from: { type: 'integer', minimum: 0 } },
+  required: ['v', 'type', 'user', 'valid_from'],
+  additionalProperties: false,
+};
+
+const userDeleted: JSONSchemaType<UserDeletedEvent> = {
+  type: 'object',
+  properties: { v: { type: 'integer', const: 1 }, type: { type: 'string', const: 'user.deleted' }, user: uuid },
+  required: ['v', 'type', 'user'],
+  additionalProperties: false,
+};
+
 /** The envelope's JSON Schema per event type. */
 export const envelopeSchemas = {
   typing,
@@ -132,6 +157,8 @@ export const envelopeSchemas = {
   'room.created': roomCreated,
   'room.closed': roomClosed,
   'messages.created': messagesCreated,
+  'user.revoked': userRevoked,
+  'user.deleted': userDeleted,
 } as const;
 
 /** The whole envelope as one JSON Schema (for documentation and tools). */

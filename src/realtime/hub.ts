@@ -86,6 +86,8 @@ export class Hub {
       return;
     }
     const event = parsed.event;
+    // user events are the token cache's (src/auth/revocations.ts), routed there before the hub
+    if (event.type === 'user.revoked' || event.type === 'user.deleted') return;
     if (event.type === 'messages.created') {
       for (const message of event.messages) this.onMessage(message);
       return;

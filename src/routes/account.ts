@@ -5,30 +5,10 @@ import type { Tokens } from '../auth/tokens.js';
 import { HttpError } from '../http/errors.js';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
+import { changePasswordBody, deleteAccountBody } from '../schemas/requests.js';
 
-interface DeleteAccountBody {
-  password: string;
-}
-
-interface ChangePasswordBody {
-  old_password: string;
-  new_password: string;
-}
-
-const validateDeleteAccount = bodyValidator<DeleteAccountBody>({
-  type: 'object',
-  properties: { password: { type: 'string', minLength: 1, maxLength: 256 } },
-  required: ['password'],
-});
-
-const validateChangePassword = bodyValidator<ChangePasswordBody>({
-  type: 'object',
-  properties: {
-    old_password: { type: 'string', minLength: 1, maxLength: 256 },
-    new_password: { type: 'string', minLength: 8, maxLength: 256 },
-  },
-  required: ['old_password', 'new_password'],
-});
+const validateDeleteAccount = bodyValidator(deleteAccountBody);
+const validateChangePassword = bodyValidator(changePasswordBody);
 
 /**
  * The signed-in user's account: sign out everywhere, change the password, delete the account.

@@ -1,28 +1,10 @@
-import type { JSONSchemaType } from 'ajv';
 import type pg from 'pg';
 import type { Router } from '../http/route.js';
 import { bodyValidator } from '../http/validate.js';
+import { reportBody } from '../schemas/requests.js';
 import { pathId } from './params.js';
 
-/** The reasons a report may give (api.report_room checks the same list). */
-export const REPORT_REASONS = ['spam', 'harassment', 'hate', 'sexual', 'violence', 'self_harm', 'underage', 'other'] as const;
-
-interface ReportBody {
-  reason: (typeof REPORT_REASONS)[number];
-  note?: string;
-  include_messages?: boolean;
-}
-
-const validateReport = bodyValidator<ReportBody>({
-  type: 'object',
-  properties: {
-    reason: { type: 'string', enum: [...REPORT_REASONS] },
-    note: { type: 'string', maxLength: 500 },
-    include_messages: { type: 'boolean' },
-  },
-  required: ['reason'],
-  additionalProperties: false,
-} as unknown as JSONSchemaType<ReportBody>);
+const validateReport = bodyValidator(reportBody);
 
 export interface SuspensionSettings {
   /** Reports from this many distinct users … */

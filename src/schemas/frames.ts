@@ -49,7 +49,7 @@ const closed = (properties: Record<string, unknown>, description: string) => ({
   required: Object.keys(properties),
   additionalProperties: false,
 });
-const reason = { type: 'string', enum: ['closed', 'expired'] } as const;
+const reason = { type: 'string', enum: ['closed', 'expired', 'blocked'] } as const;
 
 /** The codes of `error` frames on a room socket (docs/api.md lists their meaning). */
 export const ROOM_ERROR_CODES = [
@@ -86,7 +86,7 @@ export const roomServerFrames = {
     additionalProperties: false,
   },
   room_closed: closed({ type: { const: 'room_closed' }, room_id: uuid, reason },
-    'The room was closed or expired; the socket is closed with 1000 right after.'),
+    'The room was closed, expired, or blocked by a member; the socket is closed with 1000 right after.'),
   error: {
     type: 'object',
     description: 'A frame was refused (the socket stays open). Carries the `client_id` of the message frame it is about.',
@@ -104,7 +104,7 @@ export const notificationServerFrames = {
   new_message: closed({ type: { const: 'new_message' }, room_id: uuid, id: { type: 'string', description: 'the sender\'s per-room alias' },
     message_id: uuid, unread_count: { type: 'integer', minimum: 0 } }, 'A partner message arrived in one of the user\'s rooms.'),
   matched: closed({ type: { const: 'matched' }, room_id: uuid }, 'The waiting user was paired.'),
-  room_closed: closed({ type: { const: 'room_closed' }, room_id: uuid, reason }, 'One of the user\'s rooms closed or expired.'),
+  room_closed: closed({ type: { const: 'room_closed' }, room_id: uuid, reason }, 'One of the user\'s rooms closed, expired, or was blocked by a member.'),
   unread: closed({
     type: { const: 'unread' },
     rooms: {

@@ -31,6 +31,24 @@ export interface ReactionBody {
   emoji: string;
 }
 
+/** The reasons a report may give (api.report_room checks the same list). */
+export const REPORT_REASONS = ['spam', 'harassment', 'hate', 'sexual', 'violence', 'self_harm', 'underage', 'other'] as const;
+
+export interface ReportBody {
+  reason: (typeof REPORT_REASONS)[number];
+  note?: string;
+  include_messages?: boolean;
+}
+
+export interface DeleteAccountBody {
+  password: string;
+}
+
+export interface ChangePasswordBody {
+  old_password: string;
+  new_password: string;
+}
+
 export const registerBody: JSONSchemaType<RegisterBody> = {
   type: 'object',
   properties: {
@@ -73,4 +91,31 @@ export const reactionBody: JSONSchemaType<ReactionBody> = {
   type: 'object',
   properties: { emoji: { type: 'string', minLength: 1, maxLength: 1000, description: '1–32 characters after trimming' } },
   required: ['emoji'],
+};
+
+// optional without `nullable`: {"note": null} is refused like any other non-string
+export const reportBody = {
+  type: 'object',
+  properties: {
+    reason: { type: 'string', enum: [...REPORT_REASONS], description: `one of ${REPORT_REASONS.join(', ')}` },
+    note: { type: 'string', maxLength: 500, description: 'a text of at most 500 characters' },
+    include_messages: { type: 'boolean', description: 'true or false (true copies the room\'s last 50 messages into the report)' },
+  },
+  required: ['reason'],
+  additionalProperties: false,
+} as unknown as JSONSchemaType<ReportBody>;
+
+export const deleteAccountBody: JSONSchemaType<DeleteAccountBody> = {
+  type: 'object',
+  properties: { password: { type: 'string', minLength: 1, maxLength: 256, description: 'the account\'s password (1–256 characters)' } },
+  required: ['password'],
+};
+
+export const changePasswordBody: JSONSchemaType<ChangePasswordBody> = {
+  type: 'object',
+  properties: {
+    old_password: { type: 'string', minLength: 1, maxLength: 256, description: 'the current password (1–256 characters)' },
+    new_password: { type: 'string', minLength: 8, maxLength: 256, description: '8–256 characters' },
+  },
+  required: ['old_password', 'new_password'],
 };

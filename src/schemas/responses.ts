@@ -90,7 +90,7 @@ export const responseSchemas = {
           { type: 'null' },
         ],
       },
-      closed_reason: { oneOf: [{ type: 'string', enum: ['closed', 'expired'] }, { type: 'null' }] },
+      closed_reason: { oneOf: [{ type: 'string', enum: ['closed', 'expired', 'blocked'] }, { type: 'null' }] },
     },
     required: ['id', 'country_a', 'country_b', 'user_a_room_name', 'user_b_room_name', 'created_at', 'expires_at',
       'is_active', 'me', 'name', 'partner_country', 'unread_count', 'last_message', 'closed_reason'],
@@ -131,4 +131,17 @@ export const responseSchemas = {
     additionalProperties: false,
   },
   Messages: { type: 'array', items: ref('Message') },
+  Block: {
+    type: 'object',
+    properties: { room_id: uuid, blocked_at: timestamp },
+    required: ['room_id', 'blocked_at'],
+    additionalProperties: false,
+  },
+  Blocks: { type: 'array', items: ref('Block'), description: 'newest first; a block names its room, never the partner' },
+  Token: {
+    type: 'object',
+    properties: { token: { type: 'string', description: 'a fresh HS256 JWT, valid 72 h; every older token of the user is dead' } },
+    required: ['token'],
+    additionalProperties: false,
+  },
 } as const;

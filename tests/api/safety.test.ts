@@ -75,7 +75,7 @@ describe('reports', () => {
       [{}, 'reason'],
       [{ reason: 'spam', note: 'x'.repeat(501) }, 'note'],
       [{ reason: 'spam', include_messages: 'yes' }, 'include_messages'],
-      [{ reason: 'spam', partner: 'who?' }, 'body'],
+      [{ reason: 'spam', partner: 'who?' }, 'partner'],
     ];
     for (const [body, field] of cases) {
       const res = await call(a, 'POST', `/rooms/${roomId}/report`, body);

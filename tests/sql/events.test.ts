@@ -44,6 +44,12 @@ async function scenario(listener: EventListener): Promise<void> {
   await client.query('select api.react($1, $2, $3)', [b.id, sent.id, '❤️']);
   await client.query('select api.unreact($1, $2)', [b.id, sent.id]);
   await client.query('select api.close_room($1, $2)', [a.id, room]);
+  // a room closed by a block, and the user events of the safety features
+  await client.query('select api.join_pool($1)', [a.id]);
+  const blocked = (await client.query('select api.join_pool($1) as r', [(await sqlUser(client, 'NG')).id])).rows[0].r.room.id as string;
+  await client.query('select api.block_room($1, $2)', [a.id, blocked]);
+  await client.query('select api.logout_all($1)', [b.id]);
+  await client.query('select api.delete_account($1)', [b.id]);
   await listener.flush(client);
 
   const seen = new Set(listener.events.map((e) => e.type));
@@ -51,5 +57,6 @@ async function scenario(listener: EventListener): Promise<void> {
   const messages = listener.messages(room);
   assert.equal(messages.length, 2);
   assert.ok(messages.some((m) => m.content_omitted === true && m.content === null), 'a message too big travelled without content');
+  assert.ok(listener.events.some((e) => e.type === 'room.closed' && e.reason === 'blocked'), 'a room closed by a block');
   assert.deepEqual(listener.violations, []);
 }
