@@ -134,7 +134,10 @@ function openOne(spec: SocketSpec): Promise<{ ok: boolean; ms: number; why?: str
       sockets.push(s);
       if (spec.kind === 'room') {
         let r = roomSocks.get(spec.room);
-        if (!r) roomSocks.set(spec.room, (r = [[], []]));
+        if (!r) {
+          r = [[], []];
+          roomSocks.set(spec.room, r);
+        }
         r[spec.member].push(s);
       }
       done(true);
@@ -183,21 +186,24 @@ async function cmdClose(): Promise<{ closed: number }> {
   const all = sockets.splice(0);
   roomSocks.clear();
   let closed = 0;
-  await pool(all, 1000, (s) =>
-    new Promise<void>((resolve) => {
-      if (s.ws.readyState === WebSocket.CLOSED) return resolve();
-      const t = setTimeout(() => {
-        s.ws.terminate();
-        resolve();
-      }, 5000);
-      s.ws.once('close', () => {
-        clearTimeout(t);
-        closed++;
-        resolve();
-      });
-      s.open = false; // a close we asked for is not counted as a server close
-      s.ws.close(1000);
-    }),
+  await pool(
+    all,
+    1000,
+    (s) =>
+      new Promise<void>((resolve) => {
+        if (s.ws.readyState === WebSocket.CLOSED) return resolve();
+        const t = setTimeout(() => {
+          s.ws.terminate();
+          resolve();
+        }, 5000);
+        s.ws.once('close', () => {
+          clearTimeout(t);
+          closed++;
+          resolve();
+        });
+        s.open = false; // a close we asked for is not counted as a server close
+        s.ws.close(1000);
+      }),
   );
   return { closed };
 }
@@ -531,7 +537,8 @@ async function handle(c: Command): Promise<unknown> {
 process.on('message', (msg: { id: number; c: Command }) => {
   handle(msg.c).then(
     (result) => process.send!({ id: msg.id, ok: true, result } satisfies Reply),
-    (e: unknown) => process.send!({ id: msg.id, ok: false, error: e instanceof Error ? e.stack ?? e.message : String(e) } satisfies Reply),
+    (e: unknown) =>
+      process.send!({ id: msg.id, ok: false, error: e instanceof Error ? (e.stack ?? e.message) : String(e) } satisfies Reply),
   );
 });
 process.on('disconnect', () => process.exit(0));

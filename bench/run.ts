@@ -45,7 +45,28 @@ function parseArgs(argv: string[]) {
 
 async function main() {
   const flags = parseArgs(process.argv.slice(2));
-  const known = new Set(['quick', 'full', 'only', 'runs', 'rooms', 'workers', 'levels', 'duration', 'warmup', 'grace', 'tabs', 'batch-max', 'batch-ms', 'keep-data', 'profile', 'profile-loadgen', 'no-readme', 'server-pg', 'report', 'help']);
+  const known = new Set([
+    'quick',
+    'full',
+    'only',
+    'runs',
+    'rooms',
+    'workers',
+    'levels',
+    'duration',
+    'warmup',
+    'grace',
+    'tabs',
+    'batch-max',
+    'batch-ms',
+    'keep-data',
+    'profile',
+    'profile-loadgen',
+    'no-readme',
+    'server-pg',
+    'report',
+    'help',
+  ]);
   for (const k of flags.keys()) if (!known.has(k)) throw new Error(`unknown option --${k}`);
   if (flags.has('help')) {
     console.log(readmeHelp);
@@ -86,10 +107,13 @@ async function main() {
   const command = `npm run bench${process.argv.length > 2 ? ' -- ' + process.argv.slice(2).join(' ') : ''}`;
   const machine = { ...machineInfo(), ...codeVersion() };
   const started = Date.now();
-  ctx.log(`${cfg.mode} mode: ${[...only].join(', ')}; ${cfg.rooms} rooms, ${cfg.workers} load generators, levels ${cfg.levels.join('/')}, ${cfg.runs} run(s) each`);
+  ctx.log(
+    `${cfg.mode} mode: ${[...only].join(', ')}; ${cfg.rooms} rooms, ${cfg.workers} load generators, levels ${cfg.levels.join('/')}, ${cfg.runs} run(s) each`,
+  );
   ctx.log(`machine: ${machine.cores} cores ${machine.cpu_model}, ${machine.memory_gib} GiB, open files ${machine.open_files_limit}`);
 
-  if (!existsSync(path.join(root, 'dist', 'src', 'server.js'))) throw new Error('dist/src/server.js is missing: run `npm run build` first (npm run bench does)');
+  if (!existsSync(path.join(root, 'dist', 'src', 'server.js')))
+    throw new Error('dist/src/server.js is missing: run `npm run build` first (npm run bench does)');
   if (!flags.has('keep-data')) {
     if (stopStalePostgres(dataDir)) await sleep(3000);
     rmSync(dataDir, { recursive: true, force: true });
@@ -128,7 +152,14 @@ async function main() {
     ctx.pool = new WorkerPool(cfg.workers, ctx.distDir, ctx.workerNodeArgs);
     await ctx.startServer();
 
-    const needUsers = only.has('auth') || only.has('sendpath') || only.has('messages') || only.has('naive') || only.has('connections') || only.has('matching') || only.has('soak');
+    const needUsers =
+      only.has('auth') ||
+      only.has('sendpath') ||
+      only.has('messages') ||
+      only.has('naive') ||
+      only.has('connections') ||
+      only.has('matching') ||
+      only.has('soak');
     if (only.has('ceiling')) {
       ctx.log('scenario: database ceiling');
       save('ceiling', await ceiling(ctx));
@@ -139,7 +170,13 @@ async function main() {
       if (only.has('auth')) save('auth', a);
     }
     const needRooms = only.has('messages') || only.has('naive') || only.has('connections') || only.has('sendpath') || only.has('soak');
-    const rooms = needRooms ? (ctx.log('setup: pairing users into rooms through /pool/join'), await makeRooms(ctx, ctx.users.filter((u) => u.token && u.pseudo.startsWith('u')).map((u) => u.idx))) : [];
+    if (needRooms) ctx.log('setup: pairing users into rooms through /pool/join');
+    const rooms = needRooms
+      ? await makeRooms(
+          ctx,
+          ctx.users.filter((u) => u.token && u.pseudo.startsWith('u')).map((u) => u.idx),
+        )
+      : [];
     if (only.has('sendpath')) {
       ctx.log('scenario: send path alone (api.post_events called directly)');
       save('sendpath', await sendPath(ctx, rooms, cfg.mode === 'quick' ? 1 : 3));
@@ -158,7 +195,9 @@ async function main() {
       save('connections', await connections(ctx, rooms));
     }
     if (only.has('soak')) {
-      ctx.log(`scenario: soak (${Math.round(cfg.soakMs / 1000)} s of sockets churning and messages flowing; memory sampled every ${cfg.soakSampleMs / 1000} s)`);
+      ctx.log(
+        `scenario: soak (${Math.round(cfg.soakMs / 1000)} s of sockets churning and messages flowing; memory sampled every ${cfg.soakSampleMs / 1000} s)`,
+      );
       save('soak', await soak(ctx, rooms));
     }
     if (only.has('matching')) {
@@ -183,7 +222,8 @@ async function main() {
     ctx.log(`wrote ${path.relative(root, path.join(ctx.resultsDir, 'SUMMARY.md'))}`);
   }
   console.log('');
-  for (const h of headlines(ctx.resultsDir)) console.log(`${h.ok === undefined ? '   ' : h.ok ? ' ok' : 'MISS'}  ${h.metric}: ${h.value}  [target ${h.target}]`);
+  for (const h of headlines(ctx.resultsDir))
+    console.log(`${h.ok === undefined ? '   ' : h.ok ? ' ok' : 'MISS'}  ${h.metric}: ${h.value}  [target ${h.target}]`);
   ctx.log(`done in ${Math.round((Date.now() - started) / 1000)} s; server logs in ${path.relative(root, ctx.logDir)}`);
 }
 
@@ -192,7 +232,10 @@ function codeVersion(): { commit: string; uncommitted_server_changes: boolean } 
   const git = (args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
   const head = git(['rev-parse', '--short', 'HEAD']);
   const dirty = git(['status', '--porcelain', '--', 'src', 'db']);
-  return { commit: head.status === 0 ? head.stdout.trim() : 'unknown', uncommitted_server_changes: dirty.status === 0 && dirty.stdout.trim() !== '' };
+  return {
+    commit: head.status === 0 ? head.stdout.trim() : 'unknown',
+    uncommitted_server_changes: dirty.status === 0 && dirty.stdout.trim() !== '',
+  };
 }
 
 const readmeHelp = `usage: npm run bench [-- --quick|--full] [--only=${SCENARIOS.join(',')}] [--runs=N] [--rooms=N]
@@ -203,7 +246,7 @@ See bench/README.md.`;
 main().then(
   () => process.exit(0),
   (e: unknown) => {
-    console.error(e instanceof Error ? e.stack ?? e.message : e);
+    console.error(e instanceof Error ? (e.stack ?? e.message) : e);
     process.exit(1);
   },
 );

@@ -87,8 +87,13 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   authRoutes(router, db, passwords, tokens, config.registrationsPerHour, authStates);
   accountRoutes(router, db, passwords, tokens, authStates);
   // the 201 does not wait for the job: a room whose job is lost is still expired by the sweep
-  poolRoutes(router, db, config.roomTtlMs, config.poolQueueMax, (room) =>
-    void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)));
+  poolRoutes(
+    router,
+    db,
+    config.roomTtlMs,
+    config.poolQueueMax,
+    (room) => void expiry.schedule(room).catch((error) => log.warn(`expiry job not scheduled (the sweep will catch it): ${error.message}`)),
+  );
   roomRoutes(router, db);
   reactionRoutes(router, db);
   safetyRoutes(router, db, config);
@@ -98,28 +103,42 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
   notificationSocketRoute(app, { checkToken, authStates, cors, hub, presence, quota, trustProxy: config.trustProxy, inFlight });
   staticRoutes(app);
 
-  app.options('/*', guard('OPTIONS', (res, req) => {
-    const origin = req.getHeader('origin');
-    const allowed = cors.isPreflightAllowed(origin);
-    send(res, {
-      status: allowed ? 204 : 403,
-      body: allowed ? undefined : errorBody('origin not allowed', 'forbidden_origin'),
-      headers: {
-        ...cors.headersFor(origin),
-        'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
-        'access-control-allow-headers': 'authorization, content-type',
-        'access-control-max-age': '600',
+  app.options(
+    '/*',
+    guard(
+      'OPTIONS',
+      (res, req) => {
+        const origin = req.getHeader('origin');
+        const allowed = cors.isPreflightAllowed(origin);
+        send(res, {
+          status: allowed ? 204 : 403,
+          body: allowed ? undefined : errorBody('origin not allowed', 'forbidden_origin'),
+          headers: {
+            ...cors.headersFor(origin),
+            'access-control-allow-methods': 'GET, POST, PATCH, DELETE, OPTIONS',
+            'access-control-allow-headers': 'authorization, content-type',
+            'access-control-max-age': '600',
+          },
+        });
       },
-    });
-  }, answerInternalError));
+      answerInternalError,
+    ),
+  );
   // on its own port, /metrics is not served on the public one
   const metricsApp = config.metricsPort === undefined ? app : uWS.App();
   metricsRoute(metricsApp);
   for (const served of new Set([app, metricsApp])) {
-    served.any('/*', guard('unknown route', (res, req) => {
-      observeRequest(req.getMethod().toUpperCase(), '(unmatched)', 404, performance.now());
-      send(res, { status: 404, body: errorBody('route not found', 'route_not_found') }, { withoutBody: req.getMethod() === 'head' });
-    }, answerInternalError));
+    served.any(
+      '/*',
+      guard(
+        'unknown route',
+        (res, req) => {
+          observeRequest(req.getMethod().toUpperCase(), '(unmatched)', 404, performance.now());
+          send(res, { status: 404, body: errorBody('route not found', 'route_not_found') }, { withoutBody: req.getMethod() === 'head' });
+        },
+        answerInternalError,
+      ),
+    );
   }
 
   const listenSocket = await listen(app, config.port);
@@ -155,7 +174,8 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
 
 function listen(app: uWS.TemplatedApp, port: number): Promise<uWS.us_listen_socket> {
   return new Promise((resolve, reject) =>
-    app.listen(port, (socket) => (socket ? resolve(socket) : reject(new Error(`port ${port} is not available`)))));
+    app.listen(port, (socket) => (socket ? resolve(socket) : reject(new Error(`port ${port} is not available`)))),
+  );
 }
 
 function localPort(socket: uWS.us_listen_socket): number {

@@ -142,7 +142,10 @@ function databaseUrl(env: NodeJS.ProcessEnv, name: string): string | undefined {
 
 /** Exact origins, as browsers send them: scheme://host[:port], nothing after. */
 function origins(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
-  const list = env[name]?.split(',').map((o) => o.trim()).filter(Boolean);
+  const list = env[name]
+    ?.split(',')
+    .map((o) => o.trim())
+    .filter(Boolean);
   for (const origin of list ?? []) {
     let exact = false;
     try {
@@ -174,10 +177,17 @@ export async function loadConfig(env = process.env): Promise<Config> {
   const production = oneOf(env, 'NODE_ENV', 'development', ['development', 'production', 'test']) === 'production';
   const dataDir = path.resolve(env.DATA_DIR || '.data');
   const external = databaseUrl(env, env.DATABASE_URL ? 'DATABASE_URL' : 'DB_URL');
-  if (production && !external) problem(env, 'DATABASE_URL', '(unset)', 'a PostgreSQL URL: NODE_ENV=production does not start the embedded database');
-  if (production && !env.JWT_SECRET) problem(env, 'JWT_SECRET', '(unset)', 'a secret of at least 32 bytes: NODE_ENV=production does not generate one');
+  if (production && !external)
+    problem(env, 'DATABASE_URL', '(unset)', 'a PostgreSQL URL: NODE_ENV=production does not start the embedded database');
+  if (production && !env.JWT_SECRET)
+    problem(env, 'JWT_SECRET', '(unset)', 'a secret of at least 32 bytes: NODE_ENV=production does not generate one');
   if (env.JWT_SECRET && Buffer.byteLength(env.JWT_SECRET) < 32) {
-    problem(env, 'JWT_SECRET', `(${Buffer.byteLength(env.JWT_SECRET)} bytes, value hidden)`, 'at least 32 bytes (e.g. `openssl rand -base64 48`)');
+    problem(
+      env,
+      'JWT_SECRET',
+      `(${Buffer.byteLength(env.JWT_SECRET)} bytes, value hidden)`,
+      'at least 32 bytes (e.g. `openssl rand -base64 48`)',
+    );
   }
 
   const config = {

@@ -70,13 +70,17 @@ export async function startExpiry(ownerUrl: string, db: pg.Pool): Promise<Expiry
   return {
     async schedule(room) {
       if (stopping) throw new Error('room expiry is stopping');
-      const sent = boss.send(EXPIRE_QUEUE, { room_id: room.id }, {
-        // expires_at is written to the millisecond, rounded down: start just after the real instant
-        startAfter: new Date(Date.parse(room.expires_at) + 1),
-        singletonKey: room.id,
-        retryLimit: 10,
-        retryDelay: 1,
-      });
+      const sent = boss.send(
+        EXPIRE_QUEUE,
+        { room_id: room.id },
+        {
+          // expires_at is written to the millisecond, rounded down: start just after the real instant
+          startAfter: new Date(Date.parse(room.expires_at) + 1),
+          singletonKey: room.id,
+          retryLimit: 10,
+          retryDelay: 1,
+        },
+      );
       sending.add(sent);
       try {
         await sent;

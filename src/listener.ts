@@ -29,11 +29,7 @@ export interface Listener {
  * only a doorbell. Reconnects forever. A connection only counts once its LISTEN succeeded: one
  * whose LISTEN failed (the database was still starting up) is dropped and tried again.
  */
-export async function startListener(
-  databaseUrl: string,
-  onEvent: (event: unknown) => void,
-  onReconnected: () => void,
-): Promise<Listener> {
+export async function startListener(databaseUrl: string, onEvent: (event: unknown) => void, onReconnected: () => void): Promise<Listener> {
   let client: pg.Client | undefined;
   let checkTimer: NodeJS.Timeout | undefined;
   let stopped = false;
@@ -71,10 +67,11 @@ export async function startListener(
     }
   };
 
-  const pause = () => new Promise<void>((resolve) => {
-    wakeRetry = resolve;
-    retryTimer = setTimeout(resolve, RETRY_MS + Math.random() * RETRY_JITTER_MS);
-  });
+  const pause = () =>
+    new Promise<void>((resolve) => {
+      wakeRetry = resolve;
+      retryTimer = setTimeout(resolve, RETRY_MS + Math.random() * RETRY_JITTER_MS);
+    });
 
   /** Called once per lost connection: tries again until a LISTEN succeeds (or stop()). */
   const reconnect = async (reason: string) => {

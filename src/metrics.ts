@@ -182,8 +182,11 @@ function databaseGauge(name: string, help: string, field: 'waiting_users' | 'not
   });
 }
 databaseGauge('chat_pool_waiting_users', 'Users waiting in the matching pool (all processes)', 'waiting_users');
-databaseGauge('chat_notify_queue_usage_ratio',
-  'Fraction of PostgreSQL\'s NOTIFY queue in use (0-1); at 1 every notifying commit fails', 'notify_queue_usage');
+databaseGauge(
+  'chat_notify_queue_usage_ratio',
+  "Fraction of PostgreSQL's NOTIFY queue in use (0-1); at 1 every notifying commit fails",
+  'notify_queue_usage',
+);
 
 new Gauge({
   name: 'chat_db_pool_connections',

@@ -37,11 +37,17 @@ export class PoolJoiner {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
 
-  constructor(private readonly db: pg.Pool, private readonly roomTtlMs: number, private readonly queueMax: number) {}
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly roomTtlMs: number,
+    private readonly queueMax: number,
+  ) {}
 
   join(user: string, sameCountry: boolean): Promise<JoinResult> {
     if (this.queue.length >= this.queueMax) {
-      return Promise.reject(new HttpError(503, 'too many pool joins at once, retry shortly', 'unavailable', undefined, { 'retry-after': '1' }));
+      return Promise.reject(
+        new HttpError(503, 'too many pool joins at once, retry shortly', 'unavailable', undefined, { 'retry-after': '1' }),
+      );
     }
     return new Promise((resolve, reject) => {
       this.queue.push({ user, sameCountry, resolve, reject });
@@ -67,8 +73,10 @@ export class PoolJoiner {
     const joins = batch.map((j, i) => ({ i, user: j.user, same_country: j.sameCountry }));
     let results: Array<{ i: number; result?: JoinResult; error?: { sqlstate: string; message: string } }>;
     try {
-      const { rows } = await this.db.query('select api.join_pool_batch($1, make_interval(secs => $2)) as results',
-        [JSON.stringify(joins), this.roomTtlMs / 1000]);
+      const { rows } = await this.db.query('select api.join_pool_batch($1, make_interval(secs => $2)) as results', [
+        JSON.stringify(joins),
+        this.roomTtlMs / 1000,
+      ]);
       results = rows[0].results;
     } catch (error) {
       for (const join of batch) join.reject(error);

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { startApp } from './app.js';
+import { type RunningApp, startApp } from './app.js';
 import { ConfigError, loadConfig, loadDotEnv } from './config.js';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.js';
 import { migrate } from './db/migrate.js';
@@ -25,10 +25,12 @@ async function main(): Promise<void> {
     const dir = path.join(config.dataDir, 'postgres');
     embedded = await startEmbeddedPostgres({ dir, port: config.embeddedPgPort, database: 'chat' });
     databaseUrl = embedded.url;
-    log.info(`database: embedded PostgreSQL in ${path.relative(process.cwd(), dir) || dir}, port ${config.embeddedPgPort} (set DATABASE_URL to use another)`);
+    log.info(
+      `database: embedded PostgreSQL in ${path.relative(process.cwd(), dir) || dir}, port ${config.embeddedPgPort} (set DATABASE_URL to use another)`,
+    );
   }
 
-  let app;
+  let app: RunningApp;
   try {
     await migrate(databaseUrl, { gatewayUrl: gatewayDatabaseUrl(databaseUrl, config.gatewayDatabaseUrl, config.jwtSecret) });
     app = await startApp(config, databaseUrl);

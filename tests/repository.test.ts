@@ -11,7 +11,12 @@ import { test } from 'node:test';
 const ROOTS = ['src', 'db', 'tests', 'docs', 'bench', '.ci', 'README.md', 'package.json'];
 const SKIP = new Set(['node_modules', 'dist', '.data', 'results']);
 // spelled in pieces so this file does not match itself
-const OUTSIDE = new RegExp(['DESIGN', 'SPEC'].map((name) => `\\b${name}\\.md\\b`).concat(['\\.\\./shared/', `/work${'/'}shared`]).join('|'));
+const OUTSIDE = new RegExp(
+  ['DESIGN', 'SPEC']
+    .map((name) => `\\b${name}\\.md\\b`)
+    .concat(['\\.\\./shared/', `/work${'/'}shared`])
+    .join('|'),
+);
 
 async function files(entry: string): Promise<string[]> {
   const stat = await readdir(entry, { withFileTypes: true }).catch(() => undefined);

@@ -19,7 +19,10 @@ const TEMPLATE = `chat_template_${process.pid}`;
 /** Every compiled *.test.js below the compiled tests folder (node 20's runner takes no globs). */
 async function testFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { recursive: true });
-  return entries.filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(dir, f));
+  return entries
+    .filter((f) => f.endsWith('.test.js'))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 async function main(): Promise<number> {
@@ -58,8 +61,13 @@ async function main(): Promise<number> {
     await migrate(templateUrl.toString(), { gatewayUrl });
 
     const files = process.argv.slice(2);
-    const args = ['--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`, `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 120000}`,
-      ...(files.length > 0 ? files : await testFiles(path.dirname(new URL(import.meta.url).pathname)))];
+    const args = [
+      '--test',
+      '--test-reporter=spec',
+      `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 2}`,
+      `--test-timeout=${process.env.TEST_TIMEOUT_MS ?? 120000}`,
+      ...(files.length > 0 ? files : await testFiles(path.dirname(new URL(import.meta.url).pathname))),
+    ];
     const child = spawn(process.execPath, args, {
       stdio: 'inherit',
       env: { ...process.env, TEST_ADMIN_URL: adminUrl, TEST_TEMPLATE_DB: TEMPLATE, LOG_LEVEL: process.env.LOG_LEVEL ?? 'silent' },

@@ -6,7 +6,7 @@ import type { HttpReq, HttpRes, HttpResult, SocketSpec } from './protocol.js';
 import { startPostgres, type BenchPostgres } from './postgres.js';
 import { cpuDelta, cpuSnapshot, type CpuSnapshot } from './proc.js';
 import { freePort, ServerProcess, sleep } from './server.js';
-import { WorkerPool } from './workers.js';
+import type { WorkerPool } from './workers.js';
 
 export interface Config {
   mode: 'quick' | 'full';
@@ -162,7 +162,10 @@ export class Ctx {
   }
 
   /** (Re)start the server with a given batch cap, on the same database. */
-  async startServer(batchMax = this.cfg.batchMax, extra: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
+  async startServer(
+    batchMax = this.cfg.batchMax,
+    extra: { nodeArgs?: string[]; env?: Record<string, string> } = {},
+  ): Promise<ServerProcess> {
     await this.stopServer();
     await this.startDatabase();
     if (!this.pgPort) this.pgPort = await freePort();
@@ -180,7 +183,9 @@ export class Ctx {
       nodeArgs: [...this.serverNodeArgs, ...(extra.nodeArgs ?? [])],
       env: extra.env,
     });
-    this.log(`starting server (SEND_BATCH_MAX=${batchMax}) on 127.0.0.1:${port}, PostgreSQL on ${this.pgPort}${this.pg ? '' : ' (embedded in the server)'}`);
+    this.log(
+      `starting server (SEND_BATCH_MAX=${batchMax}) on 127.0.0.1:${port}, PostgreSQL on ${this.pgPort}${this.pg ? '' : ' (embedded in the server)'}`,
+    );
     await s.start();
     this.server = s;
     this.pgPort = s.pgPort;
@@ -209,14 +214,18 @@ export class Ctx {
   }
 
   /** Split requests across the load generators (round robin), run them, return results in input order. */
-  async http(reqs: HttpReq[], concurrencyPerWorker: number, opts: { startAt?: number; keepBodies?: boolean } = {}): Promise<{ results: HttpRes[]; t0: number; t1: number }> {
+  async http(
+    reqs: HttpReq[],
+    concurrencyPerWorker: number,
+    opts: { startAt?: number; keepBodies?: boolean } = {},
+  ): Promise<{ results: HttpRes[]; t0: number; t1: number }> {
     const pool = this.requirePool();
     const W = pool.size;
     const parts: HttpReq[][] = Array.from({ length: W }, () => []);
-    reqs.forEach((r, i) => parts[i % W]!.push(r));
+    for (const [i, r] of reqs.entries()) parts[i % W]!.push(r);
     const out = await pool.each<HttpResult>((w) => ({ cmd: 'http', reqs: parts[w]!, concurrency: concurrencyPerWorker, ...opts }));
     const results = new Array<HttpRes>(reqs.length);
-    out.forEach((o, w) => o.results.forEach((r, j) => (results[j * W + w] = r)));
+    for (const [w, o] of out.entries()) for (const [j, r] of o.results.entries()) results[j * W + w] = r;
     return { results, t0: Math.min(...out.map((o) => o.t0)), t1: Math.max(...out.map((o) => o.t1)) };
   }
 
@@ -255,7 +264,8 @@ export class Ctx {
         this.log(`  other processes still use ${d.other_pct}% of a core; measuring anyway (see other_pct in the results)`);
         return d.other_pct;
       }
-      if (!said) this.log(`  other processes use ${d.other_pct}% of a core; waiting up to ${Math.round(maxWaitMs / 1000)} s for a quiet machine`);
+      if (!said)
+        this.log(`  other processes use ${d.other_pct}% of a core; waiting up to ${Math.round(maxWaitMs / 1000)} s for a quiet machine`);
       said = true;
     }
   }

@@ -13,9 +13,17 @@ if (file) {
   setInterval(() => {
     gc?.();
     const m = process.memoryUsage();
-    appendFileSync(file, JSON.stringify({
-      t: Date.now(), rss: m.rss, heap_used: m.heapUsed, heap_total: m.heapTotal, external: m.external,
-      array_buffers: m.arrayBuffers, gc: gc !== undefined,
-    }) + '\n');
+    appendFileSync(
+      file,
+      JSON.stringify({
+        t: Date.now(),
+        rss: m.rss,
+        heap_used: m.heapUsed,
+        heap_total: m.heapTotal,
+        external: m.external,
+        array_buffers: m.arrayBuffers,
+        gc: gc !== undefined,
+      }) + '\n',
+    );
   }, everyMs).unref();
 }

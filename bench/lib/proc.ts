@@ -144,7 +144,10 @@ export function cpuSnapshot(serverPid: number | undefined, loadgenPids: number[]
 }
 
 /** CPU use between two snapshots, in percent of ONE core (200 = both cores of a 2-core box). */
-export function cpuDelta(a: CpuSnapshot, b: CpuSnapshot): {
+export function cpuDelta(
+  a: CpuSnapshot,
+  b: CpuSnapshot,
+): {
   server_pct: number;
   db_pct: number;
   loadgen_pct: number;

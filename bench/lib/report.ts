@@ -152,7 +152,9 @@ export function headlines(dir: string): Headline[] {
         value: `${n2(naive.max_delivered_per_s / ceil.naive_ceiling_rows_per_s)} (${n0(naive.max_delivered_per_s)} ÷ ${n0(ceil.naive_ceiling_rows_per_s)})`,
       });
   }
-  const best = sp?.cases.filter((c) => c.clients === 1).reduce<SendPathResult['cases'][number] | undefined>((a, b) => (!a || b.msgs_per_s > a.msgs_per_s ? b : a), undefined);
+  const best = sp?.cases
+    .filter((c) => c.clients === 1)
+    .reduce<SendPathResult['cases'][number] | undefined>((a, b) => (!a || b.msgs_per_s > a.msgs_per_s ? b : a), undefined);
   if (best) {
     out.push({
       metric: 'send path alone: api.post_events back to back, 1 client (as the batcher)',
@@ -196,7 +198,11 @@ export function markdown(dir: string): string {
       `Server, PostgreSQL and the load generators (${(latest.config as { workers?: number }).workers ?? '?'} processes) all share these cores.`,
   );
   const runs = new Set(envs.map((e) => e.run_started ?? e.date));
-  if (runs.size > 1) lines.push('', 'Scenario files come from different runs: ' + envs.map((e) => `${e.scenario} ${e.date} (\`${e.command}\`)`).join(', ') + '.');
+  if (runs.size > 1)
+    lines.push(
+      '',
+      'Scenario files come from different runs: ' + envs.map((e) => `${e.scenario} ${e.date} (\`${e.command}\`)`).join(', ') + '.',
+    );
   lines.push('', '| target | goal | measured | |', '|---|---|---|---|');
   for (const h of headlines(dir)) lines.push(`| ${h.metric} | ${h.target} | ${h.value} | ${mark(h.ok)} |`);
 
@@ -254,7 +260,15 @@ export function markdown(dir: string): string {
       '|---:|---|---:|---|---:|---:|',
       `| ${n0(match.joins_per_s)} | ${n2(match.join_p50_ms)} / ${n2(match.join_p99_ms)} / ${n2(match.join_max_ms)} | ${n0(match.rooms_created)} | ${match.invariants_ok ? 'all hold' : 'VIOLATED'} | ${n0(match.server_cpu_pct)} | ${n0(match.db_cpu_pct)} |`,
     );
-    if (inv) lines.push('', 'Invariants checked (first run): ' + Object.entries(inv).map(([k, v]) => `${k.replace(/_/g, ' ')} = ${v}`).join('; ') + '.');
+    if (inv)
+      lines.push(
+        '',
+        'Invariants checked (first run): ' +
+          Object.entries(inv)
+            .map(([k, v]) => `${k.replace(/_/g, ' ')} = ${v}`)
+            .join('; ') +
+          '.',
+      );
   }
   const auth = readResult<AuthResult>(dir, 'auth')?.result;
   if (auth) {
@@ -272,12 +286,15 @@ export function markdown(dir: string): string {
   if (ceil) {
     lines.push('', '### Database ceiling', '');
     lines.push(
-      `${ceil.tool} against the same PostgreSQL (${ceil.postgres.split(' on ')[0]}; ${Object.entries(ceil.settings).map(([k, v]) => `${k}=${v}`).join(', ')}), scratch database \`bench_ceiling\`, scripts in \`bench/pgbench/\`.`,
+      `${ceil.tool} against the same PostgreSQL (${ceil.postgres.split(' on ')[0]}; ${Object.entries(ceil.settings)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(', ')}), scratch database \`bench_ceiling\`, scripts in \`bench/pgbench/\`.`,
       '',
       '| script | what one transaction does | clients | commits/s | rows/s | latency ms |',
       '|---|---|---:|---:|---:|---:|',
     );
-    for (const c of ceil.cases) lines.push(`| ${c.script} | ${c.what} | ${c.clients} | ${n0(c.commits_per_s)} | ${n0(c.rows_per_s)} | ${n2(c.latency_ms)} |`);
+    for (const c of ceil.cases)
+      lines.push(`| ${c.script} | ${c.what} | ${c.clients} | ${n0(c.commits_per_s)} | ${n0(c.rows_per_s)} | ${n2(c.latency_ms)} |`);
   }
   const soak = readResult<SoakResult>(dir, 'soak')?.result;
   if (soak) {
@@ -298,7 +315,7 @@ export function markdown(dir: string): string {
     lines.push('| RSS MB | ' + points.map((p) => n1(p.rss_mb)).join(' | ') + ' |');
   }
   const sp = readResult<SendPathResult>(dir, 'sendpath')?.result;
-  if (sp && sp.cases.length) {
+  if (sp?.cases.length) {
     lines.push('', '### Send path alone (`api.post_events`)', '');
     lines.push(
       `The server's send-path function called directly with \`pg\`, back to back for ${sp.seconds} s, on the message scenarios' rooms (one call = one batcher flush = one transaction). 1 client = one flush at a time, as the server does; 2 clients use disjoint rooms.` +
@@ -307,7 +324,10 @@ export function markdown(dir: string): string {
       '| batch | clients | ms per call | calls/s | msg/s | PG CPU % | server CPU % |',
       '|---:|---:|---:|---:|---:|---:|---:|',
     );
-    for (const c of sp.cases) lines.push(`| ${c.batch} | ${c.clients} | ${n2(c.ms_per_call)} | ${n1(c.calls_per_s)} | ${n0(c.msgs_per_s)} | ${n0(c.db_cpu_pct)} | ${n0(c.server_cpu_pct)} |`);
+    for (const c of sp.cases)
+      lines.push(
+        `| ${c.batch} | ${c.clients} | ${n2(c.ms_per_call)} | ${n1(c.calls_per_s)} | ${n0(c.msgs_per_s)} | ${n0(c.db_cpu_pct)} | ${n0(c.server_cpu_pct)} |`,
+      );
   }
   return lines.join('\n') + '\n';
 }
@@ -321,6 +341,7 @@ export function updateReadme(readme: string, md: string): void {
   const a = text.indexOf(START);
   const b = text.indexOf(END);
   const block = `${START}\n${md}${END}`;
-  const next = a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.trimEnd()}\n\n## Latest results\n\n${block}\n`;
+  const next =
+    a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.trimEnd()}\n\n## Latest results\n\n${block}\n`;
   writeFileSync(readme, next);
 }

@@ -97,15 +97,20 @@ export class ServerProcess {
     this.child = child;
     this.pid = child.pid ?? 0;
     this.log.write(`\n=== ${new Date().toISOString()} start pid=${this.pid} port=${o.port} pg=${o.pgPort} batch=${o.batchMax ?? 256}\n`);
-    this.exited = new Promise((resolve) => child.on('exit', (code, sig) => {
-      this.exitCode = code ?? (sig ? -1 : null);
-      this.log?.write(`=== exit code=${code} signal=${sig}\n`);
-      resolve(code);
-    }));
+    this.exited = new Promise((resolve) =>
+      child.on('exit', (code, sig) => {
+        this.exitCode = code ?? (sig ? -1 : null);
+        this.log?.write(`=== exit code=${code} signal=${sig}\n`);
+        resolve(code);
+      }),
+    );
     let out = '';
     let ready = false;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server not ready after ${o.readyTimeoutMs ?? 180000} ms; see ${o.logFile}`)), o.readyTimeoutMs ?? 180000);
+      const timer = setTimeout(
+        () => reject(new Error(`server not ready after ${o.readyTimeoutMs ?? 180000} ms; see ${o.logFile}`)),
+        o.readyTimeoutMs ?? 180000,
+      );
       const onData = (b: Buffer) => {
         this.log?.write(b);
         if (ready) return;

@@ -51,7 +51,9 @@ export async function auth(ctx: Ctx, nUsers: number) {
   // unloaded latency: one request at a time
   const single = newUsers(ctx, cfg.authSingle, 's');
   const regSingle = await ctx.httpSequential(single.map(registerReq));
-  const loginSingle = await ctx.httpSequential(single.map((u) => ({ method: 'POST', path: '/auth/login', body: { identifier: u.pseudo, password: u.password } }) as HttpReq));
+  const loginSingle = await ctx.httpSequential(
+    single.map((u) => ({ method: 'POST', path: '/auth/login', body: { identifier: u.pseudo, password: u.password } }) as HttpReq),
+  );
 
   // the bulk: every user the other scenarios need, in `runs` chunks at fixed concurrency
   const users = newUsers(ctx, nUsers, 'u');

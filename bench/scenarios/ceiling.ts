@@ -39,7 +39,13 @@ interface CaseRecord {
 }
 
 function findPgbench(): string | undefined {
-  for (const cand of [process.env.PGBENCH, 'pgbench', '/usr/bin/pgbench', '/usr/lib/postgresql/16/bin/pgbench', '/usr/lib/postgresql/15/bin/pgbench']) {
+  for (const cand of [
+    process.env.PGBENCH,
+    'pgbench',
+    '/usr/bin/pgbench',
+    '/usr/lib/postgresql/16/bin/pgbench',
+    '/usr/lib/postgresql/15/bin/pgbench',
+  ]) {
     if (!cand) continue;
     const r = spawnSync(cand, ['--version'], { encoding: 'utf8' });
     if (r.status === 0) return cand;
@@ -47,9 +53,32 @@ function findPgbench(): string | undefined {
   return undefined;
 }
 
-function runPgbench(bin: string, ctx: Ctx, file: string, clients: number, seconds: number): Promise<{ tps: number; latency_ms: number; raw: string }> {
+function runPgbench(
+  bin: string,
+  ctx: Ctx,
+  file: string,
+  clients: number,
+  seconds: number,
+): Promise<{ tps: number; latency_ms: number; raw: string }> {
   return new Promise((resolve, reject) => {
-    const args = ['-n', '-h', '127.0.0.1', '-p', String(ctx.pgPort), '-U', 'postgres', '-f', file, '-c', String(clients), '-j', String(Math.min(clients, 2)), '-T', String(seconds), 'bench_ceiling'];
+    const args = [
+      '-n',
+      '-h',
+      '127.0.0.1',
+      '-p',
+      String(ctx.pgPort),
+      '-U',
+      'postgres',
+      '-f',
+      file,
+      '-c',
+      String(clients),
+      '-j',
+      String(Math.min(clients, 2)),
+      '-T',
+      String(seconds),
+      'bench_ceiling',
+    ];
     const p = spawn(bin, args, { env: { ...process.env, PGPASSWORD: 'postgres' } });
     let out = '';
     p.stdout.on('data', (b) => (out += b));
@@ -67,7 +96,10 @@ function runPgbench(bin: string, ctx: Ctx, file: string, clients: number, second
 /** The same scripts without pgbench: `\set r random(1, 1000)` then the statement with :r bound. */
 async function runWithPg(ctx: Ctx, file: string, clients: number, seconds: number): Promise<{ tps: number; latency_ms: number }> {
   const text = readFileSync(file, 'utf8');
-  const stmt = text.split('\n').filter((l) => l.trim() && !l.startsWith('\\')).join('\n');
+  const stmt = text
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('\\'))
+    .join('\n');
   const sql = stmt.replace(/:r\b/g, '$1::int');
   const conns = await Promise.all(
     Array.from({ length: clients }, async () => {
@@ -100,9 +132,11 @@ export async function ceiling(ctx: Ctx) {
   const admin = new pg.Client({ host: '127.0.0.1', port: ctx.pgPort, user: 'postgres', password: 'postgres', database: 'postgres' });
   await admin.connect();
   const version = (await admin.query<{ v: string }>('select version() as v')).rows[0]!.v;
-  const settings = (await admin.query<{ name: string; setting: string }>(
-    "select name, setting from pg_settings where name in ('synchronous_commit','fsync','wal_sync_method','shared_buffers','max_connections')",
-  )).rows;
+  const settings = (
+    await admin.query<{ name: string; setting: string }>(
+      "select name, setting from pg_settings where name in ('synchronous_commit','fsync','wal_sync_method','shared_buffers','max_connections')",
+    )
+  ).rows;
   await admin.query('drop database if exists bench_ceiling with (force)');
   await admin.query('create database bench_ceiling');
   await admin.end();
@@ -112,7 +146,11 @@ export async function ceiling(ctx: Ctx) {
   await db.end();
 
   const bin = findPgbench();
-  const tool = bin ? `${spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim().replace(/ \(PostgreSQL\)/, '')} (${bin})` : 'a TypeScript driver with pg (no pgbench binary found)';
+  const tool = bin
+    ? `${spawnSync(bin, ['--version'], { encoding: 'utf8' })
+        .stdout.trim()
+        .replace(/ \(PostgreSQL\)/, '')} (${bin})`
+    : 'a TypeScript driver with pg (no pgbench binary found)';
   ctx.log(`db ceiling with ${tool}`);
   const seconds = ctx.cfg.ceilingSeconds;
   const cases: CaseRecord[] = [];
@@ -123,7 +161,13 @@ export async function ceiling(ctx: Ctx) {
       const a = ctx.cpu();
       const r = bin ? await runPgbench(bin, ctx, file, c.clients, seconds) : await runWithPg(ctx, file, c.clients, seconds);
       const cpu = cpuDelta(a, ctx.cpu());
-      runs.push({ tps: round(r.tps, 1), rows_per_s: Math.round(r.tps * c.rowsPerTxn), latency_ms: round(r.latency_ms, 3), db_cpu_pct: cpu.db_pct, machine_busy_pct: cpu.machine_busy_pct });
+      runs.push({
+        tps: round(r.tps, 1),
+        rows_per_s: Math.round(r.tps * c.rowsPerTxn),
+        latency_ms: round(r.latency_ms, 3),
+        db_cpu_pct: cpu.db_pct,
+        machine_busy_pct: cpu.machine_busy_pct,
+      });
     }
     const rec = {
       script: c.script,

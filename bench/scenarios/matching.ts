@@ -27,15 +27,25 @@ interface MatchRun {
 
 /** Close every active room of these users (so they are all compatible again) and leave the pool. */
 export async function clearRooms(ctx: Ctx, users: number[]): Promise<number> {
-  const me = await ctx.http(users.map((u) => ({ method: 'GET', path: '/rooms/me', token: ctx.users[u]!.token })), 16);
+  const me = await ctx.http(
+    users.map((u) => ({ method: 'GET', path: '/rooms/me', token: ctx.users[u]!.token })),
+    16,
+  );
   const del = new Map<string, string>();
   me.results.forEach((r, i) => {
-    if (r.status === 200 && Array.isArray(r.body)) for (const room of r.body as { id: string }[]) if (!del.has(room.id)) del.set(room.id, ctx.users[users[i]!]!.token!);
+    if (r.status === 200 && Array.isArray(r.body))
+      for (const room of r.body as { id: string }[]) if (!del.has(room.id)) del.set(room.id, ctx.users[users[i]!]!.token!);
   });
-  const res = await ctx.http([...del].map(([id, token]) => ({ method: 'DELETE', path: `/rooms/${id}`, token })), 16);
+  const res = await ctx.http(
+    [...del].map(([id, token]) => ({ method: 'DELETE', path: `/rooms/${id}`, token })),
+    16,
+  );
   const bad = res.results.filter((r) => r.status !== 200);
   if (bad.length) throw new Error(`DELETE /rooms: ${bad.length} failed, e.g. ${bad[0]!.status} ${JSON.stringify(bad[0]!.body)}`);
-  await ctx.http(users.map((u) => ({ method: 'POST', path: '/pool/leave', token: ctx.users[u]!.token })), 16);
+  await ctx.http(
+    users.map((u) => ({ method: 'POST', path: '/pool/leave', token: ctx.users[u]!.token })),
+    16,
+  );
   return del.size;
 }
 
@@ -53,7 +63,7 @@ export async function matching(ctx: Ctx, users: number[]) {
     const specs: SocketSpec[] = users.map((u) => ({ kind: 'notif', room: -1, member: 0, tab: 0, user: u, token: ctx.users[u]!.token! }));
     const W = pool.size;
     const parts: SocketSpec[][] = Array.from({ length: W }, () => []);
-    specs.forEach((s, i) => parts[i % W]!.push(s));
+    for (const [i, s] of specs.entries()) parts[i % W]!.push(s);
     const op = await pool.each<OpenResult>((w) => ({ cmd: 'open', specs: parts[w]!, concurrency: 64 }));
     const openFailed = op.reduce((s, r) => s + r.failed, 0);
     if (openFailed) throw new Error(`notification sockets failed: ${JSON.stringify(op.map((r) => r.failures))}`);
@@ -91,7 +101,10 @@ export async function matching(ctx: Ctx, users: number[]) {
       for (const m of e.matched) if (m.rooms.length) matched.set(m.user, [...(matched.get(m.user) ?? []), ...m.rooms]);
 
     // the users' own view
-    const me = await ctx.http(users.map((u) => ({ method: 'GET', path: '/rooms/me', token: ctx.users[u]!.token })), 16);
+    const me = await ctx.http(
+      users.map((u) => ({ method: 'GET', path: '/rooms/me', token: ctx.users[u]!.token })),
+      16,
+    );
     const roomsOf = new Map<number, string[]>();
     const membersOf = new Map<string, number>();
     me.results.forEach((x, i) => {
@@ -153,7 +166,9 @@ export async function matching(ctx: Ctx, users: number[]) {
       invariants_ok: ok,
       cpu,
     };
-    ctx.log(`  run ${run + 1}: ${users.length} joins in ${rec.seconds} s = ${rec.joins_per_s}/s, p50/p99 ${lat.p50}/${lat.p99} ms, ${created.size} rooms, ${inv.users_left_waiting} left waiting, cpu server ${cpu.server_pct}% db ${cpu.db_pct}% machine ${cpu.machine_busy_pct}% (other ${cpu.other_pct}%), invariants ${ok ? 'OK' : 'VIOLATED ' + JSON.stringify(inv)}`);
+    ctx.log(
+      `  run ${run + 1}: ${users.length} joins in ${rec.seconds} s = ${rec.joins_per_s}/s, p50/p99 ${lat.p50}/${lat.p99} ms, ${created.size} rooms, ${inv.users_left_waiting} left waiting, cpu server ${cpu.server_pct}% db ${cpu.db_pct}% machine ${cpu.machine_busy_pct}% (other ${cpu.other_pct}%), invariants ${ok ? 'OK' : 'VIOLATED ' + JSON.stringify(inv)}`,
+    );
     await pool.all({ cmd: 'close' });
     if (!runs.keep(rec, cpu.other_pct)) continue;
   }

@@ -137,7 +137,11 @@ async function openPairs(ctx: Ctx, rooms: Room[]): Promise<{ opened: number; fai
   }
   const parts = ctx.splitSpecs(specs);
   const res = await ctx.requirePool().each<OpenResult>((w) => ({ cmd: 'open', specs: parts[w]!, concurrency: 64 }));
-  return { opened: res.reduce((s, r) => s + r.opened, 0), failed: res.reduce((s, r) => s + r.failed, 0), failures: sumRec(res.map((r) => r.failures)) };
+  return {
+    opened: res.reduce((s, r) => s + r.opened, 0),
+    failed: res.reduce((s, r) => s + r.failed, 0),
+    failures: sumRec(res.map((r) => r.failures)),
+  };
 }
 
 async function runOnce(ctx: Ctx, offered: number, tag: string, senderShare: number[]): Promise<RunRecord> {
@@ -214,7 +218,9 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
   const pool = ctx.requirePool();
   const t0 = performance.now();
   const open = await openPairs(ctx, rooms);
-  ctx.log(`  opened ${open.opened} sockets (${rooms.length} rooms × 2 members × room+notification) in ${Math.round(performance.now() - t0)} ms${open.failed ? `, FAILED ${open.failed} ${JSON.stringify(open.failures)}` : ''}`);
+  ctx.log(
+    `  opened ${open.opened} sockets (${rooms.length} rooms × 2 members × room+notification) in ${Math.round(performance.now() - t0)} ms${open.failed ? `, FAILED ${open.failed} ${JSON.stringify(open.failures)}` : ''}`,
+  );
   if (open.failed) throw new Error(`could not open sockets: ${JSON.stringify(open.failures)}`);
   await ctx.pause(500);
   // offered load is split in proportion to each process's senders (both members of its rooms)

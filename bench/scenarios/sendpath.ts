@@ -84,13 +84,27 @@ export async function sendPath(ctx: Ctx, rooms: Room[], seconds: number) {
         const rec: SendPathCase = {
           batch,
           clients,
-          calls_per_s: round(m((r) => r.calls_per_s), 1),
+          calls_per_s: round(
+            m((r) => r.calls_per_s),
+            1,
+          ),
           msgs_per_s: Math.round(m((r) => r.msgs_per_s)),
-          ms_per_call: round(m((r) => r.ms_per_call), 2),
-          db_cpu_pct: round(m((r) => r.db_cpu_pct), 1),
-          server_cpu_pct: round(m((r) => r.server_cpu_pct), 1),
+          ms_per_call: round(
+            m((r) => r.ms_per_call),
+            2,
+          ),
+          db_cpu_pct: round(
+            m((r) => r.db_cpu_pct),
+            1,
+          ),
+          server_cpu_pct: round(
+            m((r) => r.server_cpu_pct),
+            1,
+          ),
         };
-        ctx.log(`  api.post_events batch ${batch} × ${clients} client(s): ${rec.ms_per_call} ms per call, ${rec.msgs_per_s} msg/s (PostgreSQL CPU ${rec.db_cpu_pct}%)`);
+        ctx.log(
+          `  api.post_events batch ${batch} × ${clients} client(s): ${rec.ms_per_call} ms per call, ${rec.msgs_per_s} msg/s (PostgreSQL CPU ${rec.db_cpu_pct}%)`,
+        );
         cases.push(rec);
       }
     }

@@ -9,7 +9,10 @@ export async function makeRooms(ctx: Ctx, userIdx: number[]): Promise<Room[]> {
   const bad = res.filter((r) => r.status !== 201 && r.status !== 202);
   if (bad.length) throw new Error(`pool/join failed: ${bad.length} × e.g. ${bad[0]!.status} ${JSON.stringify(bad[0]!.body)}`);
   // the authoritative membership: each user's own rooms
-  const me = await ctx.http(userIdx.map((u) => ({ method: 'GET', path: '/rooms/me', token: ctx.users[u]!.token })), 16);
+  const me = await ctx.http(
+    userIdx.map((u) => ({ method: 'GET', path: '/rooms/me', token: ctx.users[u]!.token })),
+    16,
+  );
   const byRoom = new Map<string, number[]>();
   me.results.forEach((r, i) => {
     if (r.status !== 200 || !Array.isArray(r.body)) throw new Error(`GET /rooms/me: ${r.status} ${JSON.stringify(r.body)}`);

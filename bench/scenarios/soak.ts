@@ -79,7 +79,7 @@ export async function soak(ctx: Ctx, rooms: Room[]): Promise<SoakResult> {
   let cycles = 0;
 
   while (Date.now() - started < cfg.soakMs) {
-    const group = rooms.slice((cycles % groups) * groupSize, (cycles % groups + 1) * groupSize);
+    const group = rooms.slice((cycles % groups) * groupSize, ((cycles % groups) + 1) * groupSize);
     const specs: SocketSpec[] = [];
     for (const r of group) {
       for (const member of [0, 1] as const) {
@@ -94,8 +94,13 @@ export async function soak(ctx: Ctx, rooms: Room[]): Promise<SoakResult> {
     totals.failed += opened.reduce((s, o) => s + o.failed, 0);
     const share = parts.map((p) => p.filter((s) => s.kind === 'room').length / (group.length * 2));
     const loads = await pool.each<LoadResult>((w) => ({
-      cmd: 'load', tag: `soak${ctx.tag}c${cycles}w${w}`, rate: rate * share[w]!,
-      warmupMs: 0, durationMs: CYCLE_LOAD_MS, graceMs: 10_000, msgBytes: cfg.msgBytes,
+      cmd: 'load',
+      tag: `soak${ctx.tag}c${cycles}w${w}`,
+      rate: rate * share[w]!,
+      warmupMs: 0,
+      durationMs: CYCLE_LOAD_MS,
+      graceMs: 10_000,
+      msgBytes: cfg.msgBytes,
     }));
     for (const l of loads) {
       totals.sent += l.sent;
@@ -109,7 +114,10 @@ export async function soak(ctx: Ctx, rooms: Room[]): Promise<SoakResult> {
     }
     await pool.all({ cmd: 'close' });
     cycles++;
-    if (cycles % 10 === 0) ctx.log(`  soak: ${cycles} cycles, ${Math.round((Date.now() - started) / 1000)} s, ${totals.opened} sockets opened, ${totals.acked} messages acked`);
+    if (cycles % 10 === 0)
+      ctx.log(
+        `  soak: ${cycles} cycles, ${Math.round((Date.now() - started) / 1000)} s, ${totals.opened} sockets opened, ${totals.acked} messages acked`,
+      );
   }
   const cpu = cpuDelta(cpuA, ctx.cpu());
   // one more sample after everything closed
@@ -158,7 +166,10 @@ export const SOAK_LIMITS = { heap: HEAP_LIMIT_MB_PER_MIN, rss: RSS_LIMIT_MB_PER_
 
 function readSamples(file: string): Sample[] {
   if (!existsSync(file)) return [];
-  return readFileSync(file, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Sample);
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as Sample);
 }
 
 /** Least-squares slope of y over x. */

@@ -27,7 +27,8 @@ export class AuthStates {
     const generation = this.generation;
     const { rows } = await this.db.query<{ valid_from: string | null }>('select api.auth_state($1) as valid_from', [userId]);
     const validFrom = rows[0]?.valid_from;
-    const state: AuthState = validFrom === null || validFrom === undefined ? { exists: false } : { exists: true, validFrom: Number(validFrom) };
+    const state: AuthState =
+      validFrom === null || validFrom === undefined ? { exists: false } : { exists: true, validFrom: Number(validFrom) };
     if (generation === this.generation) this.remember(userId, state);
     return state;
   }

@@ -58,7 +58,10 @@ export async function startEmbeddedPostgres(options: {
   try {
     await server.start();
   } catch {
-    const why = recentLog.filter((line) => /FATAL|ERROR|DETAIL|HINT/.test(line)).slice(-3).join(' ');
+    const why = recentLog
+      .filter((line) => /FATAL|ERROR|DETAIL|HINT/.test(line))
+      .slice(-3)
+      .join(' ');
     throw new Error(`embedded PostgreSQL did not start: ${why || `is port ${options.port} free? (EMBEDDED_PG_PORT)`}`);
   }
 

@@ -31,8 +31,9 @@ export const SQLSTATE_TO_HTTP: Record<string, MappedError> = {
 };
 
 /** A PostgreSQL error raised on purpose by our functions, mapped for the client. */
-export function mapDatabaseError(error: unknown):
-  (MappedError & { message: string; detail?: string; details?: Array<{ field: string; message: string }> }) | undefined {
+export function mapDatabaseError(
+  error: unknown,
+): (MappedError & { message: string; detail?: string; details?: Array<{ field: string; message: string }> }) | undefined {
   const e = error as { code?: unknown; message?: unknown; detail?: unknown; column?: unknown };
   if (typeof e?.code !== 'string') return undefined;
   const mapped = SQLSTATE_TO_HTTP[e.code];

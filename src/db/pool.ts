@@ -11,8 +11,12 @@ export const GATEWAY_APPLICATION_NAME = 'chat-gateway';
  */
 export function createPool(databaseUrl: string, max = 10): pg.Pool {
   const pool = new pg.Pool({
-    connectionString: databaseUrl, max, idleTimeoutMillis: 30_000, connectionTimeoutMillis: 5_000,
-    options: '-c role=chat_gateway', application_name: GATEWAY_APPLICATION_NAME,
+    connectionString: databaseUrl,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    options: '-c role=chat_gateway',
+    application_name: GATEWAY_APPLICATION_NAME,
   });
   // An idle client losing its connection (database restart) must not crash the process.
   pool.on('error', () => {});

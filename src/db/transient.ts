@@ -11,7 +11,8 @@ const TRANSIENT_SQLSTATES = new Set([
   '53300', // too_many_connections
 ]);
 const TRANSIENT_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTCONN', 'EHOSTUNREACH']);
-const TRANSIENT_MESSAGES = /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed and is not queryable|read ECONNRESET/;
+const TRANSIENT_MESSAGES =
+  /Connection terminated|connection error and is not queryable|timeout exceeded when trying to connect|Client was closed and is not queryable|read ECONNRESET/;
 
 export function isTransientDatabaseError(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;

@@ -1,5 +1,12 @@
 import {
-  changePasswordBody, deleteAccountBody, joinBody, loginBody, reactionBody, registerBody, renameBody, reportBody,
+  changePasswordBody,
+  deleteAccountBody,
+  joinBody,
+  loginBody,
+  reactionBody,
+  registerBody,
+  renameBody,
+  reportBody,
 } from '../schemas/requests.js';
 import { responseSchemas } from '../schemas/responses.js';
 
@@ -26,8 +33,20 @@ interface Operation {
   errors?: Record<number, string[]>;
 }
 
-const roomId = { name: 'room_id', in: 'path', required: true, schema: { type: 'string' }, description: 'a room id (a malformed one is a 404)' };
-const messageId = { name: 'message_id', in: 'path', required: true, schema: { type: 'string' }, description: 'a message id (a malformed one is a 404)' };
+const roomId = {
+  name: 'room_id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'a room id (a malformed one is a 404)',
+};
+const messageId = {
+  name: 'message_id',
+  in: 'path',
+  required: true,
+  schema: { type: 'string' },
+  description: 'a message id (a malformed one is a 404)',
+};
 
 /** Every route the router serves, keyed "METHOD /openapi/{path}". */
 export const operations: Record<string, Operation> = {
@@ -67,7 +86,7 @@ export const operations: Record<string, Operation> = {
     errors: { 404: ['not_in_pool'] },
   },
   'get /rooms/me': {
-    summary: 'The caller\'s active rooms, newest first',
+    summary: "The caller's active rooms, newest first",
     auth: true,
     ok: { 200: { description: 'active rooms', schema: 'Rooms' } },
   },
@@ -79,13 +98,18 @@ export const operations: Record<string, Operation> = {
     errors: { 404: ['room_not_found'] },
   },
   'get /rooms/{room_id}/messages': {
-    summary: 'A page of a room\'s history, oldest first',
+    summary: "A page of a room's history, oldest first",
     auth: true,
     parameters: [
       roomId,
       { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 200 } },
       { name: 'before', in: 'query', schema: { type: 'string', format: 'uuid' }, description: 'the newest page before this message' },
-      { name: 'after_seq', in: 'query', schema: { type: 'integer', minimum: 0 }, description: 'the oldest page after this seq (paging forward)' },
+      {
+        name: 'after_seq',
+        in: 'query',
+        schema: { type: 'integer', minimum: 0 },
+        description: 'the oldest page after this seq (paging forward)',
+      },
     ],
     ok: {
       200: {
@@ -97,7 +121,7 @@ export const operations: Record<string, Operation> = {
     errors: { 400: ['invalid_request'], 404: ['room_not_found', 'message_not_found'] },
   },
   'patch /rooms/{room_id}/name': {
-    summary: 'Set the caller\'s private name of a room',
+    summary: "Set the caller's private name of a room",
     auth: true,
     parameters: [roomId],
     body: { schema: renameBody, required: true },
@@ -112,7 +136,7 @@ export const operations: Record<string, Operation> = {
     errors: { 404: ['room_not_found'] },
   },
   'post /messages/{message_id}/reactions': {
-    summary: 'React to a message (replaces the caller\'s reaction)',
+    summary: "React to a message (replaces the caller's reaction)",
     auth: true,
     parameters: [messageId],
     body: { schema: reactionBody, required: true },
@@ -120,7 +144,7 @@ export const operations: Record<string, Operation> = {
     errors: { 400: ['invalid_emoji', 'invalid_request', 'invalid_json'], 404: ['message_not_found'] },
   },
   'delete /messages/{message_id}/reactions': {
-    summary: 'Remove the caller\'s reaction',
+    summary: "Remove the caller's reaction",
     auth: true,
     parameters: [messageId],
     ok: { 200: { description: '`{"message":"reaction removed"}`', schema: 'Info' } },
@@ -128,7 +152,7 @@ export const operations: Record<string, Operation> = {
   },
   'post /auth/logout-all': {
     summary: 'Sign out everywhere: every token issued before now stops working, on every process',
-    description: 'The user\'s open sockets are closed with 4401.',
+    description: "The user's open sockets are closed with 4401.",
     auth: true,
     ok: { 200: { description: '`{"message":"signed out everywhere"}`', schema: 'Info' } },
   },
@@ -141,8 +165,9 @@ export const operations: Record<string, Operation> = {
   },
   'delete /auth/me': {
     summary: 'Delete the account, with its password',
-    description: 'Closes the user\'s open rooms (the partners get room_closed), removes their pool entry, presence, '
-      + 'reactions, messages and the account; their tokens stop working.',
+    description:
+      "Closes the user's open rooms (the partners get room_closed), removes their pool entry, presence, " +
+      'reactions, messages and the account; their tokens stop working.',
     auth: true,
     body: { schema: deleteAccountBody, required: true },
     ok: { 200: { description: '`{"message":"account deleted"}`', schema: 'Info' } },
@@ -157,21 +182,22 @@ export const operations: Record<string, Operation> = {
     errors: { 404: ['room_not_found'], 429: ['rate_limited'] },
   },
   'delete /rooms/{room_id}/block': {
-    summary: 'Lift the caller\'s block of a room',
+    summary: "Lift the caller's block of a room",
     auth: true,
     parameters: [roomId],
     ok: { 200: { description: '`{"message":"block removed"}`', schema: 'Info' } },
     errors: { 404: ['room_not_found', 'block_not_found'] },
   },
   'get /blocks': {
-    summary: 'The caller\'s blocks, newest first',
+    summary: "The caller's blocks, newest first",
     auth: true,
     ok: { 200: { description: '`[{room_id, blocked_at}]`', schema: 'Blocks' } },
   },
   'post /rooms/{room_id}/report': {
     summary: 'Report the partner of a room',
-    description: 'With `include_messages: true` the room\'s last 50 messages are copied into the report; without it, '
-      + 'nothing of the content is kept.',
+    description:
+      "With `include_messages: true` the room's last 50 messages are copied into the report; without it, " +
+      'nothing of the content is kept.',
     auth: true,
     parameters: [roomId],
     body: { schema: reportBody, required: true },
@@ -202,7 +228,9 @@ export const operations: Record<string, Operation> = {
   },
   'get /docs/assets/{file}': {
     summary: 'The files of the reference page (from the swagger-ui-dist package)',
-    parameters: [{ name: 'file', in: 'path', required: true, schema: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js'] } }],
+    parameters: [
+      { name: 'file', in: 'path', required: true, schema: { type: 'string', enum: ['swagger-ui.css', 'swagger-ui-bundle.js'] } },
+    ],
     ok: { 200: { description: 'CSS or JavaScript', content: ['text/css', 'text/javascript'] } },
     errors: { 404: ['route_not_found'] },
   },
@@ -229,7 +257,14 @@ function commonErrors(method: Method, op: Operation): Record<number, string[]> {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  400: 'Bad request', 401: 'Unauthorized', 403: 'Forbidden', 500: 'Unexpected failure (logged; never details)', 404: 'Not found', 409: 'Conflict', 410: 'Gone', 413: 'Payload too large',
+  400: 'Bad request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  500: 'Unexpected failure (logged; never details)',
+  404: 'Not found',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Payload too large',
   429: 'Too many requests (see the Retry-After header)',
   503: 'The database is unavailable, or the password-hashing queue is full (register, login: with Retry-After)',
 };
@@ -264,7 +299,10 @@ export function buildOpenApi(): Record<string, unknown> {
     if (op.body) {
       const bodyName = `${name[0]!.toUpperCase()}${name.slice(1)}Body`;
       schemas[bodyName] = op.body.schema;
-      requestBody = { required: op.body.required, content: { 'application/json': { schema: { $ref: `#/components/schemas/${bodyName}` } } } };
+      requestBody = {
+        required: op.body.required,
+        content: { 'application/json': { schema: { $ref: `#/components/schemas/${bodyName}` } } },
+      };
     }
     paths[path] = {
       ...paths[path],
@@ -284,9 +322,10 @@ export function buildOpenApi(): Record<string, unknown> {
     info: {
       title: 'Ephemeral chat API',
       version: '1.0.0',
-      description: 'Anonymous ephemeral chat: matching pool, private rooms that live 24 h, reactions. The WebSockets '
-        + '(/ws/notifications and /ws/{room_id}) are described in /asyncapi.json. Every error body is `Error`; unknown '
-        + 'routes answer 404 `route_not_found`. The prose contract is docs/api.md.',
+      description:
+        'Anonymous ephemeral chat: matching pool, private rooms that live 24 h, reactions. The WebSockets ' +
+        '(/ws/notifications and /ws/{room_id}) are described in /asyncapi.json. Every error body is `Error`; unknown ' +
+        'routes answer 404 `route_not_found`. The prose contract is docs/api.md.',
     },
     paths,
     components: {
@@ -312,4 +351,3 @@ function operationId(method: Method, path: string): string {
 export function openApiPath(pattern: string): string {
   return pattern.replace(/:([A-Za-z_]+)/g, '{$1}');
 }
-

@@ -1,10 +1,22 @@
 import type { HttpResponse } from 'uWebSockets.js';
 
 const STATUS_TEXT: Record<number, string> = {
-  200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
-  400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found',
-  405: '405 Method Not Allowed', 409: '409 Conflict', 410: '410 Gone', 413: '413 Payload Too Large',
-  415: '415 Unsupported Media Type', 426: '426 Upgrade Required', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
+  200: '200 OK',
+  201: '201 Created',
+  202: '202 Accepted',
+  204: '204 No Content',
+  400: '400 Bad Request',
+  401: '401 Unauthorized',
+  403: '403 Forbidden',
+  404: '404 Not Found',
+  405: '405 Method Not Allowed',
+  409: '409 Conflict',
+  410: '410 Gone',
+  413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type',
+  426: '426 Upgrade Required',
+  429: '429 Too Many Requests',
+  500: '500 Internal Server Error',
   503: '503 Service Unavailable',
 };
 
@@ -23,8 +35,7 @@ export interface Reply {
  */
 export function send(res: HttpResponse, reply: Reply, options: { withoutBody?: boolean } = {}): void {
   // a body with its own content type (the docs pages) is already text or bytes
-  const body = reply.body === undefined ? undefined
-    : reply.contentType ? (reply.body as string | Buffer) : JSON.stringify(reply.body);
+  const body = reply.body === undefined ? undefined : reply.contentType ? (reply.body as string | Buffer) : JSON.stringify(reply.body);
   res.cork(() => {
     res.writeStatus(STATUS_TEXT[reply.status] ?? String(reply.status));
     if (body !== undefined) res.writeHeader('content-type', reply.contentType ?? 'application/json; charset=utf-8');
@@ -32,7 +43,10 @@ export function send(res: HttpResponse, reply: Reply, options: { withoutBody?: b
     if (options.withoutBody) {
       // endWithoutBody(length) of uWS 20.30 leaves the response pending for ever (it waits for
       // those bytes): the header is written here and the response ended as one without a length
-      res.writeHeader('content-length', String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength));
+      res.writeHeader(
+        'content-length',
+        String(body === undefined ? 0 : typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
+      );
       res.endWithoutBody();
     } else {
       res.end(body);

@@ -48,13 +48,7 @@ export interface Router {
  * check, CORS headers, and one error boundary that turns every failure into the contract's
  * error shape (never a stack trace, never SQL text).
  */
-export function createRouter(
-  app: TemplatedApp,
-  authenticate: Authenticate,
-  cors: Cors,
-  trustProxy: number,
-  inFlight: InFlight,
-): Router {
+export function createRouter(app: TemplatedApp, authenticate: Authenticate, cors: Cors, trustProxy: number, inFlight: InFlight): Router {
   const registered: RegisteredRoute[] = [];
   return {
     routes: () => [...registered],
@@ -104,16 +98,29 @@ export function createRouter(
             finished();
             const status = aborted ? 499 : reply.status; // 499: the client went away first (nginx's convention)
             observeRequest(verb, pattern, status, started);
-            requestLog.access(`${verb} ${url} ${status}`, { method: verb, url, route: pattern, status, ms: Math.round(performance.now() - started), client: ctx.clientAddress });
+            requestLog.access(`${verb} ${url} ${status}`, {
+              method: verb,
+              url,
+              route: pattern,
+              status,
+              ms: Math.round(performance.now() - started),
+              client: ctx.clientAddress,
+            });
             if (aborted) return;
             send(res, { ...reply, headers: { ...cors.headersFor(origin), ...reply.headers } }, { withoutBody });
           });
       };
       const where = `${method === 'del' ? 'DELETE' : method.toUpperCase()} ${pattern}`;
-      app[method](pattern, guard(where, (res: HttpResponse, req: HttpRequest) => serve(res, req, false), answerInternalError));
+      app[method](
+        pattern,
+        guard(where, (res: HttpResponse, req: HttpRequest) => serve(res, req, false), answerInternalError),
+      );
       // HEAD is GET without the body (same status and headers, Content-Length of the body not sent)
       if (method === 'get') {
-        app.head(pattern, guard(`HEAD ${pattern}`, (res: HttpResponse, req: HttpRequest) => serve(res, req, true), answerInternalError));
+        app.head(
+          pattern,
+          guard(`HEAD ${pattern}`, (res: HttpResponse, req: HttpRequest) => serve(res, req, true), answerInternalError),
+        );
       }
     },
   };

@@ -26,8 +26,9 @@ const CONTENT_TYPES: Record<string, string> = {
 };
 
 /** Same-origin only: the page may talk to its own server (HTTP and ws/wss) and load nothing else. */
-const PAGE_POLICY = "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; "
-  + "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
+const PAGE_POLICY =
+  "default-src 'self'; connect-src 'self'; img-src 'self' data:; style-src 'self'; " +
+  "script-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'none'";
 
 interface StaticFile {
   body: Buffer;
@@ -63,14 +64,21 @@ export function staticRoutes(app: TemplatedApp, roots: string[] = ROOTS): void {
   }
   const routes: Array<[string, StaticFile]> = [...files, ['/', index]];
   for (const [urlPath, file] of routes) {
-    const handler = guard('static file', (res: HttpResponse, req: HttpRequest) => serveFile(res, req, file, file === index), answerInternalError);
+    const handler = guard(
+      'static file',
+      (res: HttpResponse, req: HttpRequest) => serveFile(res, req, file, file === index),
+      answerInternalError,
+    );
     app.get(urlPath, handler);
     app.head(urlPath, handler);
   }
 }
 
 function serveFile(res: HttpResponse, req: HttpRequest, file: StaticFile, isPage: boolean): void {
-  const fresh = req.getHeader('if-none-match').split(',').some((tag) => tag.trim().replace(/^W\//, '') === file.etag);
+  const fresh = req
+    .getHeader('if-none-match')
+    .split(',')
+    .some((tag) => tag.trim().replace(/^W\//, '') === file.etag);
   const head = req.getMethod() === 'head';
   res.cork(() => {
     res.writeStatus(fresh ? '304 Not Modified' : '200 OK');

@@ -30,10 +30,15 @@ export function fieldErrors(errors: ErrorObject[] | null | undefined, schema?: o
     if (seen.has(field)) continue;
     seen.add(field);
     const rule = properties[field]?.description;
-    const message = missing ? 'is required'
-      : unexpected ? 'is not a known field'
-      : field === 'body' && e.keyword === 'type' ? 'must be a JSON object'
-      : rule ? `must be ${rule}` : (e.message ?? 'is invalid');
+    const message = missing
+      ? 'is required'
+      : unexpected
+        ? 'is not a known field'
+        : field === 'body' && e.keyword === 'type'
+          ? 'must be a JSON object'
+          : rule
+            ? `must be ${rule}`
+            : (e.message ?? 'is invalid');
     out.push({ field, message });
   }
   return out;

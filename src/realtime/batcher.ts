@@ -137,10 +137,9 @@ class BatchLane {
     sendBatchSize.observe(batch.length);
     const commit = sendBatchSeconds.startTimer();
     try {
-      const { rows } = await this.db.query<{ results: Array<SendResult & { i: number }> }>(
-        'select api.post_events($1) as results',
-        [JSON.stringify(events)],
-      );
+      const { rows } = await this.db.query<{ results: Array<SendResult & { i: number }> }>('select api.post_events($1) as results', [
+        JSON.stringify(events),
+      ]);
       commit();
       const byIndex = new Map(rows[0]!.results.map((r) => [r.i, r]));
       return batch.map((pending, i) => [pending, byIndex.get(i) ?? { ok: false, code: 'internal' }]);

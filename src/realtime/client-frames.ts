@@ -10,7 +10,11 @@ const validateMessage = ajv.compile(messageFrame);
 const validateRead = ajv.compile(readFrame);
 
 export class FrameError extends Error {
-  constructor(readonly code: string, message: string, readonly clientId?: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly clientId?: string,
+  ) {
     super(message);
   }
 }
@@ -31,9 +35,8 @@ export function parseClientFrame(raw: ArrayBuffer): ClientFrame {
   const type = (value as { type?: unknown })?.type;
   // echoed in error frames only when it is one the client could have meant
   const rawClientId = (value as { client_id?: unknown })?.client_id;
-  const clientId = typeof rawClientId === 'string' && rawClientId.length <= 64 && !findUnstorableString(rawClientId)
-    ? rawClientId
-    : undefined;
+  const clientId =
+    typeof rawClientId === 'string' && rawClientId.length <= 64 && !findUnstorableString(rawClientId) ? rawClientId : undefined;
   if (type !== 'message' && type !== 'typing' && type !== 'read') {
     throw new FrameError('unknown_type', 'unknown frame type', clientId);
   }

@@ -20,15 +20,35 @@ interface RoomEventBase {
   users: [string, string];
 }
 
-export interface TypingEvent extends RoomEventBase { type: 'typing'; side: Side }
+export interface TypingEvent extends RoomEventBase {
+  type: 'typing';
+  side: Side;
+}
 export interface ReadMovedEvent extends RoomEventBase {
-  type: 'read.moved'; side: Side; reader: string; id: string; seq: number; read_at: string;
+  type: 'read.moved';
+  side: Side;
+  reader: string;
+  id: string;
+  seq: number;
+  read_at: string;
 }
 export interface ReactionChangedEvent extends RoomEventBase {
-  type: 'reaction.changed'; side: Side; message_id: string; user: string; alias: string; action: 'add' | 'remove'; emoji?: string;
+  type: 'reaction.changed';
+  side: Side;
+  message_id: string;
+  user: string;
+  alias: string;
+  action: 'add' | 'remove';
+  emoji?: string;
 }
-export interface RoomCreatedEvent extends RoomEventBase { type: 'room.created'; waiter: string }
-export interface RoomClosedEvent extends RoomEventBase { type: 'room.closed'; reason: 'closed' | 'expired' | 'blocked' }
+export interface RoomCreatedEvent extends RoomEventBase {
+  type: 'room.created';
+  waiter: string;
+}
+export interface RoomClosedEvent extends RoomEventBase {
+  type: 'room.closed';
+  reason: 'closed' | 'expired' | 'blocked';
+}
 
 /** One stored message in a messages.created envelope, with its own routing. */
 export interface CreatedMessage {
@@ -50,7 +70,11 @@ export interface CreatedMessage {
   origin: string | null;
 }
 
-export interface MessagesCreatedEvent { v: 1; type: 'messages.created'; messages: CreatedMessage[] }
+export interface MessagesCreatedEvent {
+  v: 1;
+  type: 'messages.created';
+  messages: CreatedMessage[];
+}
 
 /** Events about a user rather than a room: every gateway updates its token cache and closes the user's sockets. */
 export interface UserRevokedEvent {
@@ -60,7 +84,11 @@ export interface UserRevokedEvent {
   /** The epoch second tokens must now be issued at or after. */
   valid_from: number;
 }
-export interface UserDeletedEvent { v: 1; type: 'user.deleted'; user: string }
+export interface UserDeletedEvent {
+  v: 1;
+  type: 'user.deleted';
+  user: string;
+}
 export type UserEvent = UserRevokedEvent | UserDeletedEvent;
 
 export type RoomEvent = TypingEvent | ReadMovedEvent | ReactionChangedEvent | RoomCreatedEvent | RoomClosedEvent;
@@ -83,8 +111,13 @@ const typing: JSONSchemaType<TypingEvent> = {
 const readMoved: JSONSchemaType<ReadMovedEvent> = {
   type: 'object',
   properties: {
-    ...base, type: { type: 'string', const: 'read.moved' }, side, reader: uuid, id: uuid,
-    seq: { type: 'integer', minimum: 1 }, read_at: timestamp,
+    ...base,
+    type: { type: 'string', const: 'read.moved' },
+    side,
+    reader: uuid,
+    id: uuid,
+    seq: { type: 'integer', minimum: 1 },
+    read_at: timestamp,
   },
   required: [...baseRequired, 'side', 'reader', 'id', 'seq', 'read_at'],
   additionalProperties: false,
@@ -94,8 +127,14 @@ const readMoved: JSONSchemaType<ReadMovedEvent> = {
 const reactionChanged = {
   type: 'object',
   properties: {
-    ...base, type: { type: 'string', const: 'reaction.changed' }, side, message_id: uuid, user: uuid,
-    alias: { type: 'string' }, action: { type: 'string', enum: ['add', 'remove'] }, emoji: { type: 'string' },
+    ...base,
+    type: { type: 'string', const: 'reaction.changed' },
+    side,
+    message_id: uuid,
+    user: uuid,
+    alias: { type: 'string' },
+    action: { type: 'string', enum: ['add', 'remove'] },
+    emoji: { type: 'string' },
   },
   required: [...baseRequired, 'side', 'message_id', 'user', 'alias', 'action'],
   additionalProperties: false,
@@ -110,7 +149,11 @@ const roomCreated: JSONSchemaType<RoomCreatedEvent> = {
 
 const roomClosed: JSONSchemaType<RoomClosedEvent> = {
   type: 'object',
-  properties: { ...base, type: { type: 'string', const: 'room.closed' }, reason: { type: 'string', enum: ['closed', 'expired', 'blocked'] } },
+  properties: {
+    ...base,
+    type: { type: 'string', const: 'room.closed' },
+    reason: { type: 'string', enum: ['closed', 'expired', 'blocked'] },
+  },
   required: [...baseRequired, 'reason'],
   additionalProperties: false,
 };
@@ -118,26 +161,59 @@ const roomClosed: JSONSchemaType<RoomClosedEvent> = {
 const createdMessage = {
   type: 'object',
   properties: {
-    room: uuid, users, seq: { type: 'integer', minimum: 1 }, id: uuid, side, sender: uuid, alias: { type: 'string' },
-    recipient: uuid, content: { type: 'string', nullable: true }, content_omitted: { type: 'boolean', const: true },
-    client_id: { type: 'string', nullable: true }, sent_at: timestamp, unread_count: { type: 'integer', minimum: 0 },
+    room: uuid,
+    users,
+    seq: { type: 'integer', minimum: 1 },
+    id: uuid,
+    side,
+    sender: uuid,
+    alias: { type: 'string' },
+    recipient: uuid,
+    content: { type: 'string', nullable: true },
+    content_omitted: { type: 'boolean', const: true },
+    client_id: { type: 'string', nullable: true },
+    sent_at: timestamp,
+    unread_count: { type: 'integer', minimum: 0 },
     origin: { type: 'string', nullable: true },
   },
-  required: ['room', 'users', 'seq', 'id', 'side', 'sender', 'alias', 'recipient', 'content', 'client_id', 'sent_at', 'unread_count', 'origin'],
+  required: [
+    'room',
+    'users',
+    'seq',
+    'id',
+    'side',
+    'sender',
+    'alias',
+    'recipient',
+    'content',
+    'client_id',
+    'sent_at',
+    'unread_count',
+    'origin',
+  ],
   additionalProperties: false,
 } as const;
 
 // (the same for content_omitted, optional but never null)
 const messagesCreated = {
   type: 'object',
-  properties: { v: { type: 'integer', const: 1 }, type: { type: 'string', const: 'messages.created' }, messages: { type: 'array', items: createdMessage } },
+  properties: {
+    v: { type: 'integer', const: 1 },
+    type: { type: 'string', const: 'messages.created' },
+    messages: { type: 'array', items: createdMessage },
+  },
   required: ['v', 'type', 'messages'],
   additionalProperties: false,
 } as unknown as JSONSchemaType<MessagesCreatedEvent>;
 
 const userRevoked: JSONSchemaType<UserRevokedEvent> = {
   type: 'object',
-  properties: { v: { type: 'integer', const: 1 }, type: { type: 'string', const: 'user.revoked' }, user: uuid, valid_from: { type: 'integer', minimum: 0 } },
+  properties: {
+    v: { type: 'integer', const: 1 },
+    type: { type: 'string', const: 'user.revoked' },
+    user: uuid,
+    valid_from: { type: 'integer', minimum: 0 },
+  },
   required: ['v', 'type', 'user', 'valid_from'],
   additionalProperties: false,
 };

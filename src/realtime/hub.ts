@@ -44,12 +44,18 @@ export class Hub {
     const roomId = ws.getUserData().roomId;
     let feed = this.feeds.get(roomId);
     if (!feed) {
-      feed = new RoomFeed(roomId, this.db, this.gatewayId, (empty) => {
-        if (this.feeds.get(empty.roomId) !== empty) return;
-        this.feeds.delete(empty.roomId);
-        this.retiring.add(empty);
-        void empty.settled().then(() => this.retiring.delete(empty));
-      }, this.sendsSettled);
+      feed = new RoomFeed(
+        roomId,
+        this.db,
+        this.gatewayId,
+        (empty) => {
+          if (this.feeds.get(empty.roomId) !== empty) return;
+          this.feeds.delete(empty.roomId);
+          this.retiring.add(empty);
+          void empty.settled().then(() => this.retiring.delete(empty));
+        },
+        this.sendsSettled,
+      );
       this.feeds.set(roomId, feed);
     }
     feed.join(ws, onJoined);
@@ -100,10 +106,16 @@ export class Hub {
     observeNotificationLag(message.sent_at);
     this.feeds.get(message.room)?.onMessage(message);
     if (!this.presence.hasUser(message.recipient)) return; // most recipients live on other processes
-    this.presence.sendToUser(message.recipient, JSON.stringify({
-      type: 'new_message', room_id: message.room, id: message.alias, message_id: message.id,
-      unread_count: message.unread_count,
-    }));
+    this.presence.sendToUser(
+      message.recipient,
+      JSON.stringify({
+        type: 'new_message',
+        room_id: message.room,
+        id: message.alias,
+        message_id: message.id,
+        unread_count: message.unread_count,
+      }),
+    );
   }
 
   private dispatchRoomEvent(event: RoomEvent): void {

@@ -22,7 +22,10 @@ export class Presence {
   private syncs = 0;
   private broadcastCount = -1;
 
-  constructor(private readonly db: pg.Pool, private readonly gatewayId: string) {}
+  constructor(
+    private readonly db: pg.Pool,
+    private readonly gatewayId: string,
+  ) {}
 
   start(): void {
     this.timer = setInterval(() => void this.sync().then((count) => this.publishCount(count)), SYNC_MS);
@@ -45,7 +48,10 @@ export class Presence {
   add(ws: NotificationSocket): void {
     const userId = ws.getUserData().userId;
     let sockets = this.byUser.get(userId);
-    if (!sockets) this.byUser.set(userId, (sockets = new Set()));
+    if (!sockets) {
+      sockets = new Set();
+      this.byUser.set(userId, sockets);
+    }
     sockets.add(ws);
     this.changed.add(userId);
   }

@@ -74,10 +74,14 @@ export class RoomFeed {
           // seq, every tab after the first, has nothing to read.)
           const upTo = this.seq;
           if (from < upTo) {
-            await this.readPages(from, (page) => {
-              for (const message of page) this.sendTo(ws, message);
-              return !data.closed;
-            }, upTo);
+            await this.readPages(
+              from,
+              (page) => {
+                for (const message of page) this.sendTo(ws, message);
+                return !data.closed;
+              },
+              upTo,
+            );
           }
         }
         if (data.closed) return;
@@ -90,7 +94,8 @@ export class RoomFeed {
           this.closeSocket(ws, reason); // the room closed between the handshake and now
         } else {
           // never a socket left open but deaf: the client reconnects and resumes
-          if (isTransientDatabaseError(error)) log.warn(`room feed ${this.roomId}: a socket could not join (${describeTransient(error)}), it reconnects`);
+          if (isTransientDatabaseError(error))
+            log.warn(`room feed ${this.roomId}: a socket could not join (${describeTransient(error)}), it reconnects`);
           else log.error(`room feed ${this.roomId}: a socket could not join`, error);
           closeSocket(ws, 1011, 'could not join the room, reconnect');
         }
@@ -177,28 +182,33 @@ export class RoomFeed {
     if (this.seq < 0) return;
     let sendsSettled = false;
     try {
-      await this.readPages(this.seq, async (page) => {
-        for (const message of page) {
-          if (message.seq <= this.seq) continue;
-          if (announced && message.seq > announced.seq) return false;
-          if (message.seq === announced?.seq) {
-            this.deliver({ ...message, origin: announced.origin });
-            continue;
+      await this.readPages(
+        this.seq,
+        async (page) => {
+          for (const message of page) {
+            if (message.seq <= this.seq) continue;
+            if (announced && message.seq > announced.seq) return false;
+            if (message.seq === announced?.seq) {
+              this.deliver({ ...message, origin: announced.origin });
+              continue;
+            }
+            if (!sendsSettled) {
+              await this.sendsSettled();
+              sendsSettled = true;
+            }
+            this.deliver(message);
           }
-          if (!sendsSettled) {
-            await this.sendsSettled();
-            sendsSettled = true;
-          }
-          this.deliver(message);
-        }
-        return true;
-      }, announced?.seq);
+          return true;
+        },
+        announced?.seq,
+      );
     } catch (error) {
       const reason = closedReason(error);
       if (reason) return this.closeAll(reason); // its room.closed event was lost with the connection
       // Messages are committed that these sockets cannot be given now: rather than leave them
       // behind silently, close the sockets (1013, try again later); they resume by seq.
-      if (isTransientDatabaseError(error)) log.warn(`room feed ${this.roomId}: refill failed (${describeTransient(error)}), its sockets resume`);
+      if (isTransientDatabaseError(error))
+        log.warn(`room feed ${this.roomId}: refill failed (${describeTransient(error)}), its sockets resume`);
       else log.error(`room feed ${this.roomId}: refill failed`, error);
       for (const ws of this.sockets) closeSocket(ws, 1013, 'missed messages, reconnect and resume');
     }
@@ -209,11 +219,7 @@ export class RoomFeed {
    * its frames) before the next one is read, so a long backlog never sits in memory whole. Stops
    * when `use` answers false or the table has no more.
    */
-  private async readPages(
-    seq: number,
-    use: (page: FeedMessage[]) => boolean | Promise<boolean>,
-    upTo = Infinity,
-  ): Promise<void> {
+  private async readPages(seq: number, use: (page: FeedMessage[]) => boolean | Promise<boolean>, upTo = Infinity): Promise<void> {
     for (let after = seq; after < upTo; ) {
       // never more than asked for: a gap of one big message must not read the rest of the room
       const limit = Math.min(this.pageSize, upTo - after);

@@ -25,10 +25,14 @@ export function socketBehavior<T extends { closed: boolean }>(path: string, beha
     ...behavior,
     maxPayloadLength: UWS_MAX_PAYLOAD_BYTES,
     open: open && guard(`${path} open`, open, closeWith1011),
-    message: guard(`${path} message`, (ws: WebSocket<T>, frame: ArrayBuffer, isBinary: boolean) => {
-      if (frame.byteLength > MAX_FRAME_BYTES) return closeSocket(ws, 1009, 'frame larger than 64 KiB');
-      return message?.(ws, frame, isBinary);
-    }, closeWith1011),
+    message: guard(
+      `${path} message`,
+      (ws: WebSocket<T>, frame: ArrayBuffer, isBinary: boolean) => {
+        if (frame.byteLength > MAX_FRAME_BYTES) return closeSocket(ws, 1009, 'frame larger than 64 KiB');
+        return message?.(ws, frame, isBinary);
+      },
+      closeWith1011,
+    ),
     drain: drain && guard(`${path} drain`, drain, closeWith1011),
     close: close && guard(`${path} close`, close),
   };

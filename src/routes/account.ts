@@ -23,27 +23,42 @@ export function accountRoutes(router: Router, db: pg.Pool, passwords: Passwords,
     if (!(await passwords.verify(rows[0]!.hash, password))) throw new HttpError(403, 'wrong password', 'wrong_password');
   };
 
-  router.route('post', '/auth/logout-all', async ({ userId }) => {
-    const { rows } = await db.query<{ valid_from: string }>('select api.logout_all($1) as valid_from', [userId]);
-    authStates.revoked(userId, Number(rows[0]!.valid_from));
-    return { status: 200, body: { message: 'signed out everywhere' } };
-  }, { auth: true });
+  router.route(
+    'post',
+    '/auth/logout-all',
+    async ({ userId }) => {
+      const { rows } = await db.query<{ valid_from: string }>('select api.logout_all($1) as valid_from', [userId]);
+      authStates.revoked(userId, Number(rows[0]!.valid_from));
+      return { status: 200, body: { message: 'signed out everywhere' } };
+    },
+    { auth: true },
+  );
 
-  router.route('post', '/auth/password', async ({ body, userId }) => {
-    const input = validateChangePassword(body);
-    await checkPassword(userId, input.old_password);
-    const hash = await passwords.hash(input.new_password);
-    const { rows } = await db.query<{ valid_from: string }>('select api.change_password($1, $2) as valid_from', [userId, hash]);
-    authStates.revoked(userId, Number(rows[0]!.valid_from));
-    // issued at the revocation instant: alive, while every older token (this request's too) is not
-    return { status: 200, body: { token: await tokens.issue(userId, Number(rows[0]!.valid_from)) } };
-  }, { auth: true });
+  router.route(
+    'post',
+    '/auth/password',
+    async ({ body, userId }) => {
+      const input = validateChangePassword(body);
+      await checkPassword(userId, input.old_password);
+      const hash = await passwords.hash(input.new_password);
+      const { rows } = await db.query<{ valid_from: string }>('select api.change_password($1, $2) as valid_from', [userId, hash]);
+      authStates.revoked(userId, Number(rows[0]!.valid_from));
+      // issued at the revocation instant: alive, while every older token (this request's too) is not
+      return { status: 200, body: { token: await tokens.issue(userId, Number(rows[0]!.valid_from)) } };
+    },
+    { auth: true },
+  );
 
-  router.route('del', '/auth/me', async ({ body, userId }) => {
-    const input = validateDeleteAccount(body);
-    await checkPassword(userId, input.password);
-    await db.query('select api.delete_account($1)', [userId]);
-    authStates.deleted(userId);
-    return { status: 200, body: { message: 'account deleted' } };
-  }, { auth: true });
+  router.route(
+    'del',
+    '/auth/me',
+    async ({ body, userId }) => {
+      const input = validateDeleteAccount(body);
+      await checkPassword(userId, input.password);
+      await db.query('select api.delete_account($1)', [userId]);
+      authStates.deleted(userId);
+      return { status: 200, body: { message: 'account deleted' } };
+    },
+    { auth: true },
+  );
 }

@@ -10,7 +10,14 @@ import { loginBody, registerBody } from '../schemas/requests.js';
 const validateRegister = bodyValidator(registerBody);
 const validateLogin = bodyValidator(loginBody);
 
-export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, tokens: Tokens, registrationsPerHour: number, authStates: AuthStates): void {
+export function authRoutes(
+  router: Router,
+  db: pg.Pool,
+  passwords: Passwords,
+  tokens: Tokens,
+  registrationsPerHour: number,
+  authStates: AuthStates,
+): void {
   /*
    * The hash is the expensive part and comes before the database can say the pseudo is taken:
    * the client address's registrations are counted first (429 with Retry-After past the limit).
@@ -19,10 +26,12 @@ export function authRoutes(router: Router, db: pg.Pool, passwords: Passwords, to
     const input = validateRegister(trimFields(body, ['pseudo', 'email', 'country']));
     await db.query('select api.count_registration($1, $2)', [clientAddress, registrationsPerHour]);
     const passwordHash = await passwords.hash(input.password);
-    const { rows } = await db.query<{ user: Record<string, string> }>(
-      'select api.register($1, $2, $3, $4) as user',
-      [input.pseudo, input.email, input.country, passwordHash],
-    );
+    const { rows } = await db.query<{ user: Record<string, string> }>('select api.register($1, $2, $3, $4) as user', [
+      input.pseudo,
+      input.email,
+      input.country,
+      passwordHash,
+    ]);
     const user = rows[0]!.user;
     return { status: 201, body: { token: await tokens.issue(user.id!), user } };
   });

@@ -11,8 +11,7 @@ export interface HandshakeHeaders {
 /** A nonce is 16 random bytes in base64: 22 characters and "==". */
 const KEY = /^[A-Za-z0-9+/]{22}==$/;
 
-const hasToken = (header: string, token: string) =>
-  header.split(',').some((part) => part.trim().toLowerCase() === token);
+const hasToken = (header: string, token: string) => header.split(',').some((part) => part.trim().toLowerCase() === token);
 
 /**
  * uWebSockets.js upgrades any request that carries a Sec-WebSocket-Key, whatever its other
@@ -22,8 +21,9 @@ const hasToken = (header: string, token: string) =>
  */
 export function handshakeError(headers: HandshakeHeaders): HttpError | undefined {
   if (headers.version !== '13') {
-    return new HttpError(426, 'WebSocket version 13 is required', 'unsupported_websocket_version', undefined,
-      { 'sec-websocket-version': '13' });
+    return new HttpError(426, 'WebSocket version 13 is required', 'unsupported_websocket_version', undefined, {
+      'sec-websocket-version': '13',
+    });
   }
   if (!hasToken(headers.upgrade, 'websocket') || !hasToken(headers.connection, 'upgrade') || !KEY.test(headers.key)) {
     return new HttpError(400, 'not a valid WebSocket handshake', 'invalid_handshake');

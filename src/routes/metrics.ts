@@ -11,20 +11,27 @@ import { metricsText } from '../metrics.js';
  * the reverse proxy refuse it (docs/deploy.md).
  */
 export function metricsRoute(app: TemplatedApp): void {
-  app.get('/metrics', guard('GET /metrics', (res) => {
-    let aborted = false;
-    res.onAborted(() => {
-      aborted = true;
-    });
-    metricsText().then(
-      ({ contentType, body }) => {
-        if (aborted) return;
-        res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', contentType).end(body));
+  app.get(
+    '/metrics',
+    guard(
+      'GET /metrics',
+      (res) => {
+        let aborted = false;
+        res.onAborted(() => {
+          aborted = true;
+        });
+        metricsText().then(
+          ({ contentType, body }) => {
+            if (aborted) return;
+            res.cork(() => res.writeStatus('200 OK').writeHeader('content-type', contentType).end(body));
+          },
+          (error) => {
+            log.error('metrics could not be collected', error);
+            if (!aborted) send(res, { status: 500, body: errorBody('internal server error', 'internal') });
+          },
+        );
       },
-      (error) => {
-        log.error('metrics could not be collected', error);
-        if (!aborted) send(res, { status: 500, body: errorBody('internal server error', 'internal') });
-      },
-    );
-  }, answerInternalError));
+      answerInternalError,
+    ),
+  );
 }

@@ -16,17 +16,27 @@ export function poolRoutes(
   onRoomCreated: (room: MatchedRoom) => void,
 ): void {
   const joiner = new PoolJoiner(db, roomTtlMs, poolQueueMax);
-  router.route('post', '/pool/join', async ({ body, userId }) => {
-    const input = body === undefined ? {} : validateJoin(body);
-    const { matched, room } = await countPoolJoin(joiner.join(userId, input.same_country ?? false));
-    if (!matched || !room) return { status: 202, body: { message: 'waiting for a match' } };
-    roomEvents.inc({ event: 'opened' });
-    onRoomCreated(room);
-    return { status: 201, body: { room_id: room.id, room } };
-  }, { auth: true });
+  router.route(
+    'post',
+    '/pool/join',
+    async ({ body, userId }) => {
+      const input = body === undefined ? {} : validateJoin(body);
+      const { matched, room } = await countPoolJoin(joiner.join(userId, input.same_country ?? false));
+      if (!matched || !room) return { status: 202, body: { message: 'waiting for a match' } };
+      roomEvents.inc({ event: 'opened' });
+      onRoomCreated(room);
+      return { status: 201, body: { room_id: room.id, room } };
+    },
+    { auth: true },
+  );
 
-  router.route('post', '/pool/leave', async ({ userId }) => {
-    await db.query('select api.leave_pool($1)', [userId]);
-    return { status: 200, body: { message: 'left the pool' } };
-  }, { auth: true });
+  router.route(
+    'post',
+    '/pool/leave',
+    async ({ userId }) => {
+      await db.query('select api.leave_pool($1)', [userId]);
+      return { status: 200, body: { message: 'left the pool' } };
+    },
+    { auth: true },
+  );
 }

@@ -40,7 +40,10 @@ export interface UpgradeOptions<T> {
  */
 export function handshakeToken(query: URLSearchParams, protocolHeader: string): { token?: string; protocol?: string } {
   const fromQuery = query.getAll('token');
-  const protocols = protocolHeader.split(',').map((p) => p.trim()).filter((p) => p.startsWith('bearer.'));
+  const protocols = protocolHeader
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p.startsWith('bearer.'));
   const candidates = new Set([...fromQuery, ...protocols.map((p) => p.slice('bearer.'.length))]);
   if (fromQuery.length > 1 || protocols.length > 1 || candidates.size > 1) {
     throw new HttpError(400, 'more than one token in the handshake', 'ambiguous_authorization');
@@ -92,27 +95,29 @@ export function upgradeHandler<T extends { log?: Log }>(
       key: request.key,
     });
 
-    return options.inFlight.track((async () => {
-      if (invalid) throw invalid;
-      if (!cors.allowsSocketOrigin(request.origin, request.host)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
-      const { token, protocol } = handshakeToken(request.query, request.protocol);
-      if (!token) throw new HttpError(401, 'missing authorization', 'missing_authorization');
-      const identity = await checkToken(token);
-      const data = await authorize(identity, request);
-      data.log = connectionLog;
-      return { data, protocol: protocol ?? '' };
-    })().then(
-      ({ data, protocol }) => {
-        outcome(101);
-        if (aborted) return options.abandoned?.(data);
-        res.cork(() => res.upgrade(data, request.key, protocol, request.extensions, context));
-      },
-      (error) => {
-        const reply = toErrorReply(error, connectionLog);
-        outcome(reply.status);
-        if (!aborted) send(res, reply);
-      },
-    ));
+    return options.inFlight.track(
+      (async () => {
+        if (invalid) throw invalid;
+        if (!cors.allowsSocketOrigin(request.origin, request.host)) throw new HttpError(403, 'origin not allowed', 'forbidden_origin');
+        const { token, protocol } = handshakeToken(request.query, request.protocol);
+        if (!token) throw new HttpError(401, 'missing authorization', 'missing_authorization');
+        const identity = await checkToken(token);
+        const data = await authorize(identity, request);
+        data.log = connectionLog;
+        return { data, protocol: protocol ?? '' };
+      })().then(
+        ({ data, protocol }) => {
+          outcome(101);
+          if (aborted) return options.abandoned?.(data);
+          res.cork(() => res.upgrade(data, request.key, protocol, request.extensions, context));
+        },
+        (error) => {
+          const reply = toErrorReply(error, connectionLog);
+          outcome(reply.status);
+          if (!aborted) send(res, reply);
+        },
+      ),
+    );
   };
   return guard('WebSocket upgrade', upgrade, answerInternalError);
 }

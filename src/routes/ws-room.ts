@@ -11,7 +11,15 @@ import { FrameError, parseClientFrame, type ClientFrame } from '../realtime/clie
 import type { Hub } from '../realtime/hub.js';
 import { RateLimiter } from '../realtime/rate-limit.js';
 import type { SocketQuota } from '../realtime/socket-quota.js';
-import { closeSocket, sendFrame, MAX_BUFFERED_BYTES, SIGNED_OUT_CODE, SIGNED_OUT_REASON, type RoomSocket, type RoomSocketData } from '../realtime/sockets.js';
+import {
+  closeSocket,
+  sendFrame,
+  MAX_BUFFERED_BYTES,
+  SIGNED_OUT_CODE,
+  SIGNED_OUT_REASON,
+  type RoomSocket,
+  type RoomSocketData,
+} from '../realtime/sockets.js';
 import { frameErrors, framesReceived, socketsOpen } from '../metrics.js';
 import { socketBehavior } from '../realtime/socket-behavior.js';
 import { upgradeHandler, type UpgradeRequest } from './upgrade.js';
@@ -101,10 +109,12 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
       closeSocket(ws, 1008, 'too many frames awaiting an answer');
       return;
     }
-    data.replies = data.replies.then(() => pending).then((frame) => {
-      data.unanswered--;
-      if (frame) sendFrame(ws, JSON.stringify(frame));
-    });
+    data.replies = data.replies
+      .then(() => pending)
+      .then((frame) => {
+        data.unanswered--;
+        if (frame) sendFrame(ws, JSON.stringify(frame));
+      });
   };
   const errorFrame = (code: string, message: string, clientId?: string) => {
     frameErrors.inc({ code });
@@ -134,23 +144,36 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
           answer(ws, errorFrame('rate_limited', `at most ${MESSAGES_PER_SECOND} messages per second`, frame.client_id));
           return;
         }
-        answer(ws, deps.batcher
-          .submit({ kind: 'message', room: roomId, user: userId, origin: `${deps.gatewayId}:${id}`,
-                    content: frame.content, client_id: frame.client_id })
-          .then((result) => {
-            if (!result.ok) return resultError(result, frame.client_id);
-            // at once, not when the ack goes out: a refill waiting on the batcher reads it next
-            ws.getUserData().ackedSeqs.add(result.seq!);
-            return { type: 'message_ack', id: result.id, seq: result.seq, client_id: frame.client_id ?? null, sent_at: result.sent_at };
-          }));
+        answer(
+          ws,
+          deps.batcher
+            .submit({
+              kind: 'message',
+              room: roomId,
+              user: userId,
+              origin: `${deps.gatewayId}:${id}`,
+              content: frame.content,
+              client_id: frame.client_id,
+            })
+            .then((result) => {
+              if (!result.ok) return resultError(result, frame.client_id);
+              // at once, not when the ack goes out: a refill waiting on the batcher reads it next
+              ws.getUserData().ackedSeqs.add(result.seq!);
+              return { type: 'message_ack', id: result.id, seq: result.seq, client_id: frame.client_id ?? null, sent_at: result.sent_at };
+            }),
+        );
         return;
       }
       case 'typing':
         // beyond 2 per second typing is only a repeat of what the partner already sees
         if (typingLimit.take(`${userId}:${roomId}`)) {
           // a typing refused because the server is busy is dropped: the next keystroke repeats it
-          answer(ws, deps.batcher.submit({ kind: 'typing', room: roomId, user: userId })
-            .then((result) => (result.ok || result.busy ? undefined : resultError(result))));
+          answer(
+            ws,
+            deps.batcher
+              .submit({ kind: 'typing', room: roomId, user: userId })
+              .then((result) => (result.ok || result.busy ? undefined : resultError(result))),
+          );
         }
         return;
       case 'read':
@@ -158,8 +181,12 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
           answer(ws, errorFrame('rate_limited', `at most ${MESSAGES_PER_SECOND} reads per second`));
           return;
         }
-        answer(ws, deps.batcher.submit({ kind: 'read', room: roomId, user: userId, message_id: frame.id })
-          .then((result) => (result.ok ? undefined : resultError(result))));
+        answer(
+          ws,
+          deps.batcher
+            .submit({ kind: 'read', room: roomId, user: userId, message_id: frame.id })
+            .then((result) => (result.ok ? undefined : resultError(result))),
+        );
         return;
     }
   }
@@ -176,51 +203,53 @@ export function roomSocketRoute(app: TemplatedApp, deps: RoomSocketDeps): void {
     }
   }
 
-  app.ws<RoomSocketData>('/ws/:room_id', socketBehavior('/ws/:room_id', {
-    idleTimeout: 120,
-    sendPingsAutomatically: true,
-    // sendFrame closes a socket at 1 MiB; uWS must never drop frames silently before that
-    maxBackpressure: 4 * MAX_BUFFERED_BYTES,
-    upgrade: upgradeHandler(deps.checkToken, deps.cors, 1, authorize, {
-      trustProxy: deps.trustProxy,
-      inFlight: deps.inFlight,
-      abandoned: (data) => data.slot.release(),
-    }),
-    open: (ws) => {
-      socketsOpen.inc({ socket: 'room' });
-      // upgraded while the server began shutting down: nothing may start on the database now
-      if (deps.hub.isStopped) return closeSocket(ws, 1001, 'server shutting down');
-      // signed out (or deleted) while this handshake was on its way: the event found no socket to close
-      const { userId, issuedAt } = ws.getUserData();
-      if (deps.authStates.isKnownRevoked(userId, issuedAt)) return closeSocket(ws, SIGNED_OUT_CODE, SIGNED_OUT_REASON);
-      deps.hub.joinRoom(ws, () => {
+  app.ws<RoomSocketData>(
+    '/ws/:room_id',
+    socketBehavior('/ws/:room_id', {
+      idleTimeout: 120,
+      sendPingsAutomatically: true,
+      // sendFrame closes a socket at 1 MiB; uWS must never drop frames silently before that
+      maxBackpressure: 4 * MAX_BUFFERED_BYTES,
+      upgrade: upgradeHandler(deps.checkToken, deps.cors, 1, authorize, {
+        trustProxy: deps.trustProxy,
+        inFlight: deps.inFlight,
+        abandoned: (data) => data.slot.release(),
+      }),
+      open: (ws) => {
+        socketsOpen.inc({ socket: 'room' });
+        // upgraded while the server began shutting down: nothing may start on the database now
+        if (deps.hub.isStopped) return closeSocket(ws, 1001, 'server shutting down');
+        // signed out (or deleted) while this handshake was on its way: the event found no socket to close
+        const { userId, issuedAt } = ws.getUserData();
+        if (deps.authStates.isKnownRevoked(userId, issuedAt)) return closeSocket(ws, SIGNED_OUT_CODE, SIGNED_OUT_REASON);
+        deps.hub.joinRoom(ws, () => {
+          const data = ws.getUserData();
+          data.waitingBytes = 0;
+          for (const frame of data.waitingFrames.splice(0)) onFrame(ws, frame);
+        });
+      },
+      message: (ws, message) => {
         const data = ws.getUserData();
-        data.waitingBytes = 0;
-        for (const frame of data.waitingFrames.splice(0)) onFrame(ws, frame);
-      });
-    },
-    message: (ws, message) => {
-      const data = ws.getUserData();
-      // frames sent while the socket is still catching up wait, in order, until it has joined
-      if (data.joined) {
-        onFrame(ws, message);
-      } else if (data.waitingFrames.length < MAX_WAITING_FRAMES && data.waitingBytes + message.byteLength <= MAX_WAITING_BYTES) {
-        data.waitingFrames.push(message.slice(0));
-        data.waitingBytes += message.byteLength;
-      } else {
-        closeSocket(ws, 1008, 'too many frames before the room was joined');
-      }
-    },
-    drain: () => {},
-    close: (ws, code) => {
-      socketsOpen.dec({ socket: 'room' });
-      const data = ws.getUserData();
-      data.log?.access(`socket closed ${code}`, { code });
-      data.closed = true;
-      data.slot.release();
-      data.waitingFrames.length = 0;
-      deps.hub.leaveRoom(ws);
-    },
-  }));
-
+        // frames sent while the socket is still catching up wait, in order, until it has joined
+        if (data.joined) {
+          onFrame(ws, message);
+        } else if (data.waitingFrames.length < MAX_WAITING_FRAMES && data.waitingBytes + message.byteLength <= MAX_WAITING_BYTES) {
+          data.waitingFrames.push(message.slice(0));
+          data.waitingBytes += message.byteLength;
+        } else {
+          closeSocket(ws, 1008, 'too many frames before the room was joined');
+        }
+      },
+      drain: () => {},
+      close: (ws, code) => {
+        socketsOpen.dec({ socket: 'room' });
+        const data = ws.getUserData();
+        data.log?.access(`socket closed ${code}`, { code });
+        data.closed = true;
+        data.slot.release();
+        data.waitingFrames.length = 0;
+        deps.hub.leaveRoom(ws);
+      },
+    }),
+  );
 }

@@ -53,7 +53,10 @@ export const registerBody: JSONSchemaType<RegisterBody> = {
   type: 'object',
   properties: {
     pseudo: {
-      type: 'string', minLength: 2, maxLength: 32, pattern: '^[\\p{L}\\p{N}_.\\-]+$',
+      type: 'string',
+      minLength: 2,
+      maxLength: 32,
+      pattern: '^[\\p{L}\\p{N}_.\\-]+$',
       description: '2–32 characters: letters, digits, _ . -',
     },
     email: { type: 'string', maxLength: 254, format: 'email', description: 'a valid email address (at most 254 characters)' },
@@ -99,7 +102,7 @@ export const reportBody = {
   properties: {
     reason: { type: 'string', enum: [...REPORT_REASONS], description: `one of ${REPORT_REASONS.join(', ')}` },
     note: { type: 'string', maxLength: 500, description: 'a text of at most 500 characters' },
-    include_messages: { type: 'boolean', description: 'true or false (true copies the room\'s last 50 messages into the report)' },
+    include_messages: { type: 'boolean', description: "true or false (true copies the room's last 50 messages into the report)" },
   },
   required: ['reason'],
   additionalProperties: false,
@@ -107,7 +110,7 @@ export const reportBody = {
 
 export const deleteAccountBody: JSONSchemaType<DeleteAccountBody> = {
   type: 'object',
-  properties: { password: { type: 'string', minLength: 1, maxLength: 256, description: 'the account\'s password (1–256 characters)' } },
+  properties: { password: { type: 'string', minLength: 1, maxLength: 256, description: "the account's password (1–256 characters)" } },
   required: ['password'],
 };
 

@@ -12,7 +12,8 @@ const timestamp = { type: 'string', format: 'date-time', description: 'RFC 3339 
 export const responseSchemas = {
   Error: {
     type: 'object',
-    description: 'Every error body. `error` is the human-readable message (exact strings in docs/api.md), `code` the stable snake_case code.',
+    description:
+      'Every error body. `error` is the human-readable message (exact strings in docs/api.md), `code` the stable snake_case code.',
     properties: {
       error: { type: 'string' },
       code: { type: 'string' },
@@ -76,7 +77,7 @@ export const responseSchemas = {
       expires_at: timestamp,
       is_active: { type: 'boolean' },
       me: { type: 'string', enum: ['a', 'b'] },
-      name: { type: 'string', description: 'the caller\'s own name for the room' },
+      name: { type: 'string', description: "the caller's own name for the room" },
       partner_country: { type: 'string' },
       unread_count: { type: 'integer', minimum: 0 },
       last_message: {
@@ -92,8 +93,22 @@ export const responseSchemas = {
       },
       closed_reason: { oneOf: [{ type: 'string', enum: ['closed', 'expired', 'blocked'] }, { type: 'null' }] },
     },
-    required: ['id', 'country_a', 'country_b', 'user_a_room_name', 'user_b_room_name', 'created_at', 'expires_at',
-      'is_active', 'me', 'name', 'partner_country', 'unread_count', 'last_message', 'closed_reason'],
+    required: [
+      'id',
+      'country_a',
+      'country_b',
+      'user_a_room_name',
+      'user_b_room_name',
+      'created_at',
+      'expires_at',
+      'is_active',
+      'me',
+      'name',
+      'partner_country',
+      'unread_count',
+      'last_message',
+      'closed_reason',
+    ],
     additionalProperties: false,
   },
   Rooms: { type: 'array', items: ref('Room') },
@@ -111,7 +126,7 @@ export const responseSchemas = {
   },
   Reaction: {
     type: 'object',
-    properties: { user_id: { type: 'string', description: 'the caller\'s id, or the partner\'s per-room alias' }, emoji: { type: 'string' } },
+    properties: { user_id: { type: 'string', description: "the caller's id, or the partner's per-room alias" }, emoji: { type: 'string' } },
     required: ['user_id', 'emoji'],
     additionalProperties: false,
   },
@@ -120,11 +135,11 @@ export const responseSchemas = {
     properties: {
       id: uuid,
       seq: { type: 'integer', minimum: 1, description: 'increases by 1 per room' },
-      sender_id: { type: 'string', description: 'the caller\'s id for their messages, a per-room alias for the partner\'s' },
+      sender_id: { type: 'string', description: "the caller's id for their messages, a per-room alias for the partner's" },
       content: { type: 'string' },
       is_read: { type: 'boolean' },
       sent_at: timestamp,
-      client_id: { type: ['string', 'null'], description: 'shown on the caller\'s own messages only' },
+      client_id: { type: ['string', 'null'], description: "shown on the caller's own messages only" },
       reactions: { type: 'array', items: ref('Reaction') },
     },
     required: ['id', 'seq', 'sender_id', 'content', 'is_read', 'sent_at', 'client_id', 'reactions'],

@@ -36,8 +36,9 @@ describe('the hash queue', () => {
   withTestServer((s) => (server = s), { hashConcurrency: 1, hashQueue: 2 });
 
   test('a burst past the queue is answered 503 with Retry-After at once; the rest are served', async () => {
-    const results = await Promise.all(Array.from({ length: 12 }, () =>
-      request(server.url, 'POST', '/auth/register', { body: registration() })));
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () => request(server.url, 'POST', '/auth/register', { body: registration() })),
+    );
     const created = results.filter((r) => r.status === 201);
     const busy = results.filter((r) => r.status === 503);
     assert.equal(created.length + busy.length, results.length, results.map((r) => r.status).join(','));

@@ -46,7 +46,10 @@ describe('POST /auth/register', () => {
       const res = await request(server.url, 'POST', '/auth/register', { body });
       assert.equal(res.status, 400);
       assert.equal(res.body.code, 'invalid_request');
-      assert.ok(res.body.details.some((d: { field: string }) => d.field === field), JSON.stringify(res.body));
+      assert.ok(
+        res.body.details.some((d: { field: string }) => d.field === field),
+        JSON.stringify(res.body),
+      );
     });
   }
 
@@ -58,7 +61,11 @@ describe('POST /auth/register', () => {
     ['country of three letters', { country: 'FRA' }, 'country must be an ISO 3166-1 alpha-2 country code, e.g. FR'],
     ['unknown country (checked in SQL)', { country: 'ZZ' }, 'country must be an ISO 3166-1 alpha-2 country code'],
     ['password missing', { password: undefined }, 'password is required'],
-    ['two problems', { pseudo: 'x', password: 'short' }, 'pseudo must be 2–32 characters: letters, digits, _ . -; password must be 8–256 characters'],
+    [
+      'two problems',
+      { pseudo: 'x', password: 'short' },
+      'pseudo must be 2–32 characters: letters, digits, _ . -; password must be 8–256 characters',
+    ],
   ];
   for (const [name, change, error] of explained) {
     test(`400 error string names the problem: ${name}`, async () => {
@@ -74,7 +81,11 @@ describe('POST /auth/register', () => {
 
   test('400 for a body that is not a JSON object says so', async () => {
     const res = await request(server.url, 'POST', '/auth/register', { body: [1] });
-    assert.deepEqual(res.body, { error: 'body must be a JSON object', code: 'invalid_request', details: [{ field: 'body', message: 'must be a JSON object' }] });
+    assert.deepEqual(res.body, {
+      error: 'body must be a JSON object',
+      code: 'invalid_request',
+      details: [{ field: 'body', message: 'must be a JSON object' }],
+    });
   });
 
   test('409 for a taken pseudo or email, in any case', async () => {
@@ -100,7 +111,10 @@ describe('POST /auth/register', () => {
   });
 
   test('400 for a body that is not JSON, 413 for one over 64 KiB', async () => {
-    const notJson = await request(server.url, 'POST', '/auth/register', { rawBody: '{nope', headers: { 'content-type': 'application/json' } });
+    const notJson = await request(server.url, 'POST', '/auth/register', {
+      rawBody: '{nope',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(notJson.status, 400);
     assert.equal(notJson.body.code, 'invalid_json');
     const huge = await request(server.url, 'POST', '/auth/register', { body: { pseudo: 'x'.repeat(70_000) } });
@@ -150,9 +164,13 @@ describe('POST /auth/login', () => {
 
   test('parallel guesses cannot slip past the limit while their hashes are checked', async () => {
     const user = await registerUser(server.url);
-    const statuses = await Promise.all(Array.from({ length: 30 }, () =>
-      request(server.url, 'POST', '/auth/login', { body: { identifier: user.pseudo, password: 'wrong password' } })
-        .then((res) => res.status)));
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, () =>
+        request(server.url, 'POST', '/auth/login', { body: { identifier: user.pseudo, password: 'wrong password' } }).then(
+          (res) => res.status,
+        ),
+      ),
+    );
     assert.equal(statuses.filter((s) => s === 401).length, 5, statuses.join(','));
     assert.equal(statuses.filter((s) => s === 429).length, 25);
   });
@@ -167,7 +185,8 @@ describe('POST /auth/login', () => {
 
 describe('bearer tokens', () => {
   const secret = new TextEncoder().encode(TEST_JWT_SECRET);
-  const claims = (sub: string) => new SignJWT({}).setSubject(sub).setIssuer('ephemeral-chat').setAudience('ephemeral-chat-clients').setIssuedAt();
+  const claims = (sub: string) =>
+    new SignJWT({}).setSubject(sub).setIssuer('ephemeral-chat').setAudience('ephemeral-chat-clients').setIssuedAt();
 
   test('401 missing authorization without a token', async () => {
     const res = await request(server.url, 'GET', '/rooms/me');
@@ -185,11 +204,21 @@ describe('bearer tokens', () => {
       tampered: `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`,
       badSignature: `${header}.${payload}.${signature!.slice(0, -4)}AAAA`,
       none,
-      expired: await claims(user.id).setExpirationTime(Math.floor(Date.now() / 1000) - 10).setProtectedHeader({ alg: 'HS256' }).sign(secret),
+      expired: await claims(user.id)
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 10)
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(secret),
       hs512: await claims(user.id).setExpirationTime('1h').setProtectedHeader({ alg: 'HS512' }).sign(secret),
-      otherAudience: await new SignJWT({}).setSubject(user.id).setIssuer('ephemeral-chat').setAudience('someone-else')
-        .setExpirationTime('1h').setProtectedHeader({ alg: 'HS256' }).sign(secret),
-      otherSecret: await claims(user.id).setExpirationTime('1h').setProtectedHeader({ alg: 'HS256' })
+      otherAudience: await new SignJWT({})
+        .setSubject(user.id)
+        .setIssuer('ephemeral-chat')
+        .setAudience('someone-else')
+        .setExpirationTime('1h')
+        .setProtectedHeader({ alg: 'HS256' })
+        .sign(secret),
+      otherSecret: await claims(user.id)
+        .setExpirationTime('1h')
+        .setProtectedHeader({ alg: 'HS256' })
         .sign(new TextEncoder().encode('another-secret-that-is-long-enough-000000')),
     };
     for (const [name, token] of Object.entries(tokens)) {

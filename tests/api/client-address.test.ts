@@ -24,7 +24,10 @@ async function addressCounted(server: TestServer, owner: pg.Client, headers: Rec
 describe('without TRUST_PROXY', () => {
   let server: TestServer;
   let owner: pg.Client;
-  withTestServer((s, o) => ((server = s), (owner = o)));
+  withTestServer((s, o) => {
+    server = s;
+    owner = o;
+  });
 
   test('the TCP peer counts, whatever the forwarding headers claim', async () => {
     assert.deepEqual(await addressCounted(server, owner, { 'x-forwarded-for': '6.6.6.6' }), ['127.0.0.1']);
@@ -35,14 +38,22 @@ describe('without TRUST_PROXY', () => {
 describe('TRUST_PROXY=1', () => {
   let server: TestServer;
   let owner: pg.Client;
-  withTestServer((s, o) => ((server = s), (owner = o)), { trustProxy: 1 });
+  withTestServer(
+    (s, o) => {
+      server = s;
+      owner = o;
+    },
+    { trustProxy: 1 },
+  );
 
   test('the address the proxy appended counts, not what the client wrote before it', async () => {
     assert.deepEqual(await addressCounted(server, owner, { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' }), ['203.0.113.7']);
   });
 
   test('Forwarded (RFC 7239) is read, IPv6 in brackets with a port included', async () => {
-    assert.deepEqual(await addressCounted(server, owner, { forwarded: 'for=6.6.6.6, for="[2001:DB8::1]:4711";proto=https' }), ['2001:db8::1']);
+    assert.deepEqual(await addressCounted(server, owner, { forwarded: 'for=6.6.6.6, for="[2001:DB8::1]:4711";proto=https' }), [
+      '2001:db8::1',
+    ]);
   });
 
   test('without a forwarding header the peer counts', async () => {
@@ -57,7 +68,13 @@ describe('TRUST_PROXY=1', () => {
 describe('TRUST_PROXY=2', () => {
   let server: TestServer;
   let owner: pg.Client;
-  withTestServer((s, o) => ((server = s), (owner = o)), { trustProxy: 2 });
+  withTestServer(
+    (s, o) => {
+      server = s;
+      owner = o;
+    },
+    { trustProxy: 2 },
+  );
 
   test('the second address from the right counts', async () => {
     assert.deepEqual(await addressCounted(server, owner, { 'x-forwarded-for': '6.6.6.6, 198.51.100.4, 10.0.0.2' }), ['198.51.100.4']);

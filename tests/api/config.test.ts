@@ -13,7 +13,10 @@ import { ConfigError, loadConfig } from '../../src/config.js';
 function startServer(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // a clean environment: nothing of the test runner's (DATABASE_URL, LOG_LEVEL…) leaks in
-    const child = spawn(process.execPath, ['dist/src/server.js'], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['dist/src/server.js'], {
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
@@ -53,7 +56,10 @@ test('a server with wrong variables names each of them on one line, then exits 1
     const expected: Array<[string, RegExp]> = [
       ['NODE_ENV', /^configuration error: NODE_ENV="prod": expected one of development, production, test$/],
       ['DATABASE_URL', /^configuration error: DATABASE_URL="mysql:\/\/chat:\*\*\*@db\/chat": expected a URL such as postgres:/],
-      ['GATEWAY_DATABASE_URL', /^configuration error: GATEWAY_DATABASE_URL=\(not a URL with a host, value hidden\): expected a URL such as postgres:/],
+      [
+        'GATEWAY_DATABASE_URL',
+        /^configuration error: GATEWAY_DATABASE_URL=\(not a URL with a host, value hidden\): expected a URL such as postgres:/,
+      ],
       ['JWT_SECRET', /^configuration error: JWT_SECRET=\(16 bytes, value hidden\): expected at least 32 bytes/],
       ['PORT', /^configuration error: PORT="eighty": expected an integer from 0 to 65535$/],
       ['ROOM_TTL', /^configuration error: ROOM_TTL="10 minutes": expected a duration of at least 1 s/],
@@ -65,7 +71,10 @@ test('a server with wrong variables names each of them on one line, then exits 1
     ];
     assert.equal(lines.length, expected.length, stderr);
     for (const [name, pattern] of expected) {
-      assert.ok(lines.some((line) => pattern.test(line)), `${name}: no line matching ${pattern} in\n${stderr}`);
+      assert.ok(
+        lines.some((line) => pattern.test(line)),
+        `${name}: no line matching ${pattern} in\n${stderr}`,
+      );
     }
     assert.ok(!/hunter[23]/.test(stderr) && !stderr.includes(shortSecret), 'secrets are never shown');
   } finally {
@@ -76,20 +85,42 @@ test('a server with wrong variables names each of them on one line, then exits 1
 test('production without a database or a secret is refused, both at once', async () => {
   await assert.rejects(loadConfig({ NODE_ENV: 'production' }), (error: unknown) => {
     assert.ok(error instanceof ConfigError);
-    assert.deepEqual(error.problems.map((p) => p.split('=')[0]), ['DATABASE_URL', 'JWT_SECRET']);
+    assert.deepEqual(
+      error.problems.map((p) => p.split('=')[0]),
+      ['DATABASE_URL', 'JWT_SECRET'],
+    );
     return true;
   });
 });
 
 test('valid variables are read as given', async () => {
   const config = await loadConfig({
-    NODE_ENV: 'production', DATABASE_URL: 'postgres://gateway:pw@db.internal:5432/chat', JWT_SECRET: 'x'.repeat(32),
-    PORT: '9000', METRICS_PORT: '9100', ROOM_TTL: '90s', CORS_ORIGINS: 'https://chat.example.com, http://localhost:5173',
-    LOG_LEVEL: 'warn', LOG_REQUESTS: 'true', TRUST_PROXY: '1',
+    NODE_ENV: 'production',
+    DATABASE_URL: 'postgres://gateway:pw@db.internal:5432/chat',
+    JWT_SECRET: 'x'.repeat(32),
+    PORT: '9000',
+    METRICS_PORT: '9100',
+    ROOM_TTL: '90s',
+    CORS_ORIGINS: 'https://chat.example.com, http://localhost:5173',
+    LOG_LEVEL: 'warn',
+    LOG_REQUESTS: 'true',
+    TRUST_PROXY: '1',
   });
   assert.deepEqual(
-    [config.port, config.metricsPort, config.roomTtlMs, config.corsOrigins, config.logLevel, config.logRequests, config.trustProxy, config.production],
+    [
+      config.port,
+      config.metricsPort,
+      config.roomTtlMs,
+      config.corsOrigins,
+      config.logLevel,
+      config.logRequests,
+      config.trustProxy,
+      config.production,
+    ],
     [9000, 9100, 90_000, ['https://chat.example.com', 'http://localhost:5173'], 'warn', true, 1, true],
   );
-  await assert.rejects(loadConfig({ DATA_DIR: os.tmpdir(), PORT: '9000', METRICS_PORT: '9000' }), /METRICS_PORT="9000": expected a port other than PORT/);
+  await assert.rejects(
+    loadConfig({ DATA_DIR: os.tmpdir(), PORT: '9000', METRICS_PORT: '9000' }),
+    /METRICS_PORT="9000": expected a port other than PORT/,
+  );
 });

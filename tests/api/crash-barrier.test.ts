@@ -24,36 +24,65 @@ let base = '';
 before(async () => {
   log.error = (message: string) => void logged.push(message);
   const app = uWS.App();
-  app.get('/sync', guard<[uWS.HttpResponse]>('GET /sync', () => {
-    throw new Error('thrown in the handler');
-  }, answerInternalError));
-  app.get('/async', guard('GET /async', async (res: uWS.HttpResponse) => {
-    res.onAborted(() => {});
-    await Promise.resolve();
-    throw new Error('rejected after an await');
-  }, answerInternalError));
-  app.get('/ok', guard('GET /ok', (res: uWS.HttpResponse) => send(res, { status: 200, body: { ok: true } })));
-  app.ws<{ closed: boolean; throwIn: string }>('/ws/:where', socketBehavior('/ws/:where', {
-    upgrade: guard('upgrade', (res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t) => {
-      if (req.getParameter(0) === 'upgrade') throw new Error('thrown in upgrade');
-      res.upgrade({ closed: false, throwIn: req.getParameter(0) }, req.getHeader('sec-websocket-key'),
-        req.getHeader('sec-websocket-protocol'), req.getHeader('sec-websocket-extensions'), context);
-    }, answerInternalError),
-    open: (ws) => {
-      if (ws.getUserData().throwIn === 'open') throw new Error('thrown in open');
-    },
-    message: async (ws, message) => {
-      if (ws.getUserData().throwIn === 'message-async') {
+  app.get(
+    '/sync',
+    guard<[uWS.HttpResponse]>(
+      'GET /sync',
+      () => {
+        throw new Error('thrown in the handler');
+      },
+      answerInternalError,
+    ),
+  );
+  app.get(
+    '/async',
+    guard(
+      'GET /async',
+      async (res: uWS.HttpResponse) => {
+        res.onAborted(() => {});
         await Promise.resolve();
-        throw new Error('rejected in message');
-      }
-      if (ws.getUserData().throwIn === 'message') throw new Error('thrown in message');
-      ws.send(message, false);
-    },
-    close: (ws) => {
-      if (ws.getUserData().throwIn === 'close') throw new Error('thrown in close');
-    },
-  }));
+        throw new Error('rejected after an await');
+      },
+      answerInternalError,
+    ),
+  );
+  app.get(
+    '/ok',
+    guard('GET /ok', (res: uWS.HttpResponse) => send(res, { status: 200, body: { ok: true } })),
+  );
+  app.ws<{ closed: boolean; throwIn: string }>(
+    '/ws/:where',
+    socketBehavior('/ws/:where', {
+      upgrade: guard(
+        'upgrade',
+        (res: uWS.HttpResponse, req: uWS.HttpRequest, context: uWS.us_socket_context_t) => {
+          if (req.getParameter(0) === 'upgrade') throw new Error('thrown in upgrade');
+          res.upgrade(
+            { closed: false, throwIn: req.getParameter(0) },
+            req.getHeader('sec-websocket-key'),
+            req.getHeader('sec-websocket-protocol'),
+            req.getHeader('sec-websocket-extensions'),
+            context,
+          );
+        },
+        answerInternalError,
+      ),
+      open: (ws) => {
+        if (ws.getUserData().throwIn === 'open') throw new Error('thrown in open');
+      },
+      message: async (ws, message) => {
+        if (ws.getUserData().throwIn === 'message-async') {
+          await Promise.resolve();
+          throw new Error('rejected in message');
+        }
+        if (ws.getUserData().throwIn === 'message') throw new Error('thrown in message');
+        ws.send(message, false);
+      },
+      close: (ws) => {
+        if (ws.getUserData().throwIn === 'close') throw new Error('thrown in close');
+      },
+    }),
+  );
   listenSocket = await new Promise((resolve, reject) => app.listen('127.0.0.1', 0, (s) => (s ? resolve(s) : reject(new Error('no port')))));
   base = `127.0.0.1:${uWS.us_socket_local_port(listenSocket as unknown as uWS.us_socket)}`;
 });

@@ -46,7 +46,9 @@ describe('deeply nested bodies', () => {
         for (const token of route.auth ? [undefined, a.token] : [undefined]) {
           const what = `${name} → ${route.method} ${route.path}${token ? ' (token)' : ''}`;
           const res = await request(server.url, route.method, pathOf(route, UNKNOWN), {
-            rawBody: body, token, headers: { 'content-type': 'application/json' },
+            rawBody: body,
+            token,
+            headers: { 'content-type': 'application/json' },
           });
           assertContractAnswer(res, what);
           // a route that reads its body refuses this one; without a token a protected route is 401
@@ -57,7 +59,7 @@ describe('deeply nested bodies', () => {
     }
   });
 
-  test('what the refusals say: invalid_json, or the route\'s own validation, or the NUL field', async () => {
+  test("what the refusals say: invalid_json, or the route's own validation, or the NUL field", async () => {
     const deepArray = await request(server.url, 'POST', '/auth/login', { rawBody: BODIES['arrays 3,359 deep'] });
     assert.deepEqual([deepArray.status, deepArray.body.code], [400, 'invalid_request']);
     const unclosed = await request(server.url, 'POST', '/auth/login', { rawBody: BODIES['unclosed arrays'] });

@@ -26,7 +26,9 @@ async function scrape(url: string): Promise<Samples> {
 
 /** `name{label="value",…}` with the labels in the order prom-client writes them. */
 function sample(name: string, labels: Record<string, string> = {}): string {
-  const text = Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',');
+  const text = Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(',');
   return text ? `${name}{${text}}` : name;
 }
 
@@ -112,8 +114,14 @@ describe('/metrics on the public port', () => {
 
     for (const socket of [roomA, roomB, notifyA, notifyB]) socket.close();
     // what lives in the database or the pool, and the process itself
-    for (const name of ['chat_notify_queue_usage_ratio', sample('chat_db_pool_connections', { state: 'in_use' }),
-      'chat_db_pool_waiting_queries', 'nodejs_eventloop_lag_seconds', 'process_cpu_user_seconds_total', 'chat_listener_reconnects_total']) {
+    for (const name of [
+      'chat_notify_queue_usage_ratio',
+      sample('chat_db_pool_connections', { state: 'in_use' }),
+      'chat_db_pool_waiting_queries',
+      'nodejs_eventloop_lag_seconds',
+      'process_cpu_user_seconds_total',
+      'chat_listener_reconnects_total',
+    ]) {
       assert.ok(Number.isFinite(end.get(name)), `${name} is exported`);
     }
     assert.ok(end.get(sample('chat_db_pool_connections', { state: 'idle' }))! >= 1);
@@ -157,7 +165,11 @@ describe('/metrics on METRICS_PORT', () => {
     const publicAnswer = await request(server.url, 'GET', '/metrics');
     assert.equal(publicAnswer.status, 404);
     assert.equal(publicAnswer.body.code, 'route_not_found');
-    assert.equal((await request(metricsUrl, 'GET', '/health', { contract: false }) /* the metrics port, not the API */).status, 404, 'the metrics port serves nothing else');
+    assert.equal(
+      (await request(metricsUrl, 'GET', '/health', { contract: false })) /* the metrics port, not the API */.status,
+      404,
+      'the metrics port serves nothing else',
+    );
     assert.equal((await request(server.url, 'GET', '/health')).status, 200);
     // a request to the public port shows up on the metrics port
     assert.equal((await scrape(metricsUrl)).get(sample('chat_http_requests_total', { method: 'GET', route: '/health', status: '200' })), 1);

@@ -10,16 +10,18 @@ const ROOM_TTL_MS = 2 * 3_600_000;
 describe('POST /pool/join and /pool/leave', () => {
   let server: TestServer;
   let owner: pg.Client;
-  withTestServer((s, o) => {
-    server = s;
-    owner = o;
-  }, { roomTtlMs: ROOM_TTL_MS });
+  withTestServer(
+    (s, o) => {
+      server = s;
+      owner = o;
+    },
+    { roomTtlMs: ROOM_TTL_MS },
+  );
 
   const join = (user: TestUser, body?: unknown) => request(server.url, 'POST', '/pool/join', { token: user.token, body });
   const leave = (user: TestUser) => request(server.url, 'POST', '/pool/leave', { token: user.token });
   /** Every test leaves the pool as it found it: empty. */
-  const assertPoolEmpty = async () =>
-    assert.deepEqual((await owner.query('select user_id from app.pool_entries')).rows, []);
+  const assertPoolEmpty = async () => assert.deepEqual((await owner.query('select user_id from app.pool_entries')).rows, []);
 
   test('202 waiting, then 201 with the room for the next joiner', async () => {
     const a = await registerUser(server.url, { country: 'FR' });
@@ -88,13 +90,32 @@ describe('POST /pool/join and /pool/leave', () => {
 
   test('400 for a body that is not an object with an optional boolean same_country', async () => {
     const a = await registerUser(server.url);
-    for (const body of [[1], [], { same_country: 'yes' }, { same_country: null }, { same_country: 1 }, { other: 1 }, { same_country: true, other: 1 }, 'true', 1, true]) {
+    for (const body of [
+      [1],
+      [],
+      { same_country: 'yes' },
+      { same_country: null },
+      { same_country: 1 },
+      { other: 1 },
+      { same_country: true, other: 1 },
+      'true',
+      1,
+      true,
+    ]) {
       const res = await join(a, body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.code, 'invalid_request', JSON.stringify(body));
-      assert.match(res.body.error, /^(body must be a JSON object|same_country must be true or false|\w+ is not a known field)$/, JSON.stringify(res.body));
+      assert.match(
+        res.body.error,
+        /^(body must be a JSON object|same_country must be true or false|\w+ is not a known field)$/,
+        JSON.stringify(res.body),
+      );
     }
-    const notJson = await request(server.url, 'POST', '/pool/join', { token: a.token, rawBody: '{"same_country":', headers: { 'content-type': 'application/json' } });
+    const notJson = await request(server.url, 'POST', '/pool/join', {
+      token: a.token,
+      rawBody: '{"same_country":',
+      headers: { 'content-type': 'application/json' },
+    });
     assert.equal(notJson.status, 400);
     assert.equal(notJson.body.code, 'invalid_json');
     await assertPoolEmpty();
@@ -139,22 +160,26 @@ describe('concurrent joins', () => {
 
   /** All join at once; returns the HTTP status and room id per user. */
   async function joinAll(joiners: Joiner[]) {
-    return Promise.all(joiners.map(async (user, k) => {
-      // the same intent written the three ways a client may: no body, {}, an explicit flag
-      const body = user.same ? { same_country: true } : [undefined, {}, { same_country: false }][k % 3];
-      const res = await request(server.url, 'POST', '/pool/join', { token: user.token, body });
-      assert.ok(res.status === 201 || res.status === 202, `join: ${res.status} ${JSON.stringify(res.body)}`);
-      if (res.status === 201) {
-        assert.equal(res.body.room.me, 'b');
-        assert.equal(res.body.room_id, res.body.room.id);
-      }
-      return { user, status: res.status, roomId: res.status === 201 ? (res.body.room_id as string) : undefined };
-    }));
+    return Promise.all(
+      joiners.map(async (user, k) => {
+        // the same intent written the three ways a client may: no body, {}, an explicit flag
+        const body = user.same ? { same_country: true } : [undefined, {}, { same_country: false }][k % 3];
+        const res = await request(server.url, 'POST', '/pool/join', { token: user.token, body });
+        assert.ok(res.status === 201 || res.status === 202, `join: ${res.status} ${JSON.stringify(res.body)}`);
+        if (res.status === 201) {
+          assert.equal(res.body.room.me, 'b');
+          assert.equal(res.body.room_id, res.body.room.id);
+        }
+        return { user, status: res.status, roomId: res.status === 201 ? (res.body.room_id as string) : undefined };
+      }),
+    );
   }
 
   async function roomsSince(since: Date) {
     const { rows } = await owner.query<{ id: string; user_a: string; user_b: string; country_a: string; country_b: string }>(
-      'select id, user_a, user_b, country_a, country_b from app.rooms where created_at >= $1', [since]);
+      'select id, user_a, user_b, country_a, country_b from app.rooms where created_at >= $1',
+      [since],
+    );
     return rows;
   }
 
@@ -163,8 +188,12 @@ describe('concurrent joins', () => {
   }
 
   /** The invariants of one round of simultaneous joins. */
-  async function checkRound(joiners: Joiner[], outcomes: Awaited<ReturnType<typeof joinAll>>, rooms: Awaited<ReturnType<typeof roomsSince>>,
-    sharesOpenRoom: (x: string, y: string) => boolean) {
+  async function checkRound(
+    joiners: Joiner[],
+    outcomes: Awaited<ReturnType<typeof joinAll>>,
+    rooms: Awaited<ReturnType<typeof roomsSince>>,
+    sharesOpenRoom: (x: string, y: string) => boolean,
+  ) {
     const byId = new Map(joiners.map((u) => [u.id, u]));
     const outcomeOf = new Map(outcomes.map((o) => [o.user.id, o]));
     const waiting = await waitingIds();
@@ -199,7 +228,10 @@ describe('concurrent joins', () => {
         assert.ok(!waiting.has(user.id));
       } else {
         // a waiter was either taken by a later joiner or still waits: never both, never neither
-        assert.ok(roomOf.has(user.id) !== waiting.has(user.id), `waiter ${user.id}: room ${roomOf.get(user.id)}, waiting ${waiting.has(user.id)}`);
+        assert.ok(
+          roomOf.has(user.id) !== waiting.has(user.id),
+          `waiter ${user.id}: room ${roomOf.get(user.id)}, waiting ${waiting.has(user.id)}`,
+        );
       }
     }
 
@@ -208,8 +240,10 @@ describe('concurrent joins', () => {
     for (let x = 0; x < left.length; x++) {
       for (let y = x + 1; y < left.length; y++) {
         const [p, q] = [left[x]!, left[y]!];
-        assert.ok(!compatibleByCountry(p, q) || sharesOpenRoom(p.id, q.id),
-          `${p.id} (${p.country}, same=${p.same}) and ${q.id} (${q.country}, same=${q.same}) both wait`);
+        assert.ok(
+          !compatibleByCountry(p, q) || sharesOpenRoom(p.id, q.id),
+          `${p.id} (${p.country}, same=${p.same}) and ${q.id} (${q.country}, same=${q.same}) both wait`,
+        );
       }
     }
     return { roomOf, waiting };
@@ -218,11 +252,13 @@ describe('concurrent joins', () => {
   test(`${USERS} users join at the same instant: every pairing is valid and nobody compatible is left waiting`, async () => {
     const countries = Array.from({ length: USERS }, (_, k) => COUNTRIES[k % COUNTRIES.length]!);
     const inserted = await insertUsers(owner, countries);
-    const joiners: Joiner[] = await Promise.all(inserted.map(async (u, k) => ({
-      ...u,
-      same: k % 7 < 2, // about 2 in 7 insist on their own country
-      token: await signToken(u.id),
-    })));
+    const joiners: Joiner[] = await Promise.all(
+      inserted.map(async (u, k) => ({
+        ...u,
+        same: k % 7 < 2, // about 2 in 7 insist on their own country
+        token: await signToken(u.id),
+      })),
+    );
 
     // round 1: everybody at once
     const start1 = (await owner.query<{ now: Date }>('select now()')).rows[0]!.now;
@@ -266,10 +302,14 @@ describe('concurrent joins', () => {
    */
   test('compatible users joining together are always paired: 150 same-country pairs, then bursts of any-country joiners', async () => {
     await owner.query('delete from app.pool_entries');
-    const { rows } = await owner.query<{ code: string }>(
-      'select code from app.countries where code <> all($1) order by code limit 150', [COUNTRIES]);
+    const { rows } = await owner.query<{ code: string }>('select code from app.countries where code <> all($1) order by code limit 150', [
+      COUNTRIES,
+    ]);
     const pairCountries = rows.map((r) => r.code);
-    const users = await insertUsers(owner, pairCountries.flatMap((c) => [c, c]));
+    const users = await insertUsers(
+      owner,
+      pairCountries.flatMap((c) => [c, c]),
+    );
     const joiners: Joiner[] = await Promise.all(users.map(async (u) => ({ ...u, same: true, token: await signToken(u.id) })));
     const start = (await owner.query<{ now: Date }>('select now()')).rows[0]!.now;
     const outcomes = await joinAll(joiners);
@@ -280,7 +320,7 @@ describe('concurrent joins', () => {
 
     // any-country joiners: each burst is an even number of mutually compatible new users
     for (let burst = 0; burst < 25; burst++) {
-      const group = await insertUsers(owner, pairCountries.slice(burst * 6 % 144, burst * 6 % 144 + 6));
+      const group = await insertUsers(owner, pairCountries.slice((burst * 6) % 144, ((burst * 6) % 144) + 6));
       const anyJoiners: Joiner[] = await Promise.all(group.map(async (u) => ({ ...u, same: false, token: await signToken(u.id) })));
       const burstStart = (await owner.query<{ now: Date }>('select now()')).rows[0]!.now;
       const burstOutcomes = await joinAll(anyJoiners);

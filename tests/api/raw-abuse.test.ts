@@ -120,7 +120,7 @@ describe('OPTIONS and HEAD', () => {
     assert.deepEqual(res.body, { error: 'origin not allowed', code: 'forbidden_origin' });
   });
 
-  test('HEAD: the GET answer\'s status and headers, no body, and the connection serves the next request', async () => {
+  test("HEAD: the GET answer's status and headers, no body, and the connection serves the next request", async () => {
     for (const path of ['/health', '/nope', '/rooms/me']) {
       const asGet = await exchange(`GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`);
       asGet.socket.destroy();
@@ -145,15 +145,18 @@ describe('OPTIONS and HEAD', () => {
 });
 
 describe('WebSocket handshakes', () => {
-  const upgrade = (path: string, lines: string[]) =>
-    [`GET ${path} HTTP/1.1`, 'Host: x', ...lines].join('\r\n') + '\r\n\r\n';
+  const upgrade = (path: string, lines: string[]) => [`GET ${path} HTTP/1.1`, 'Host: x', ...lines].join('\r\n') + '\r\n\r\n';
   const KEY = 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==';
 
   test('version 8: 426 with Sec-WebSocket-Version: 13; no Upgrade or no Connection: upgrade: 400', async () => {
     const user = await registerUser(server.url);
     const path = `/ws/notifications?token=${user.token}`;
     const cases = [
-      { lines: ['Upgrade: websocket', 'Connection: Upgrade', KEY, 'Sec-WebSocket-Version: 8'], status: 426, code: 'unsupported_websocket_version' },
+      {
+        lines: ['Upgrade: websocket', 'Connection: Upgrade', KEY, 'Sec-WebSocket-Version: 8'],
+        status: 426,
+        code: 'unsupported_websocket_version',
+      },
       { lines: ['Connection: Upgrade', KEY, 'Sec-WebSocket-Version: 13'], status: 400, code: 'invalid_handshake' },
       { lines: ['Upgrade: websocket', KEY, 'Sec-WebSocket-Version: 13'], status: 400, code: 'invalid_handshake' },
       { lines: ['Upgrade: h2c', 'Connection: Upgrade', KEY, 'Sec-WebSocket-Version: 13'], status: 400, code: 'invalid_handshake' },
@@ -166,7 +169,9 @@ describe('WebSocket handshakes', () => {
       if (status === 426) assert.match(head, /^sec-websocket-version: 13$/im);
     }
     // header values are compared as the RFC says: case-insensitive tokens in a list
-    const accepted = await exchange(upgrade(path, ['Upgrade: WebSocket', 'Connection: keep-alive, Upgrade', KEY, 'Sec-WebSocket-Version: 13']));
+    const accepted = await exchange(
+      upgrade(path, ['Upgrade: WebSocket', 'Connection: keep-alive, Upgrade', KEY, 'Sec-WebSocket-Version: 13']),
+    );
     accepted.socket.destroy();
     assert.equal(statusOf(accepted.head), 101);
   });
@@ -198,7 +203,10 @@ describe('WebSocket frames', () => {
       const exactly = await sendOne(url, JSON.stringify({ type: 'message', content: 'x'.repeat(64 * 1024 - 50) }).padEnd(64 * 1024));
       assert.equal(exactly.code, 1000, `${name}: a 64 KiB frame is answered, not closed`);
       // other frames (online_count) may come after the answer: look for it among them
-      assert.ok(exactly.frames.some((f) => /"type":"error"/.test(f)), `${name}: ${exactly.frames.join(' ')}`);
+      assert.ok(
+        exactly.frames.some((f) => /"type":"error"/.test(f)),
+        `${name}: ${exactly.frames.join(' ')}`,
+      );
       assert.equal((await sendOne(url, 'x'.repeat(64 * 1024 + 1))).code, 1009, `${name}: 64 KiB + 1`);
       assert.equal((await sendOne(url, 'x'.repeat(128 * 1024))).code, 1009, `${name}: 128 KiB`);
       assert.equal((await sendOne(url, 'x'.repeat(128 * 1024 + 1))).code, 1006, `${name}: 128 KiB + 1 (uWS)`);

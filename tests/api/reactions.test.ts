@@ -51,14 +51,23 @@ describe('POST /messages/:message_id/reactions', () => {
     const aliasOfA = forB[0]!.sender_id;
     assert.notEqual(aliasOfB, b.id);
     assert.notEqual(aliasOfA, a.id);
-    assert.deepEqual(forA[0]!.reactions, [{ user_id: aliasOfB, emoji: '❤️' }, { user_id: a.id, emoji: '👍' }]);
-    assert.deepEqual(forB[0]!.reactions, [{ user_id: b.id, emoji: '❤️' }, { user_id: aliasOfA, emoji: '👍' }]);
+    assert.deepEqual(forA[0]!.reactions, [
+      { user_id: aliasOfB, emoji: '❤️' },
+      { user_id: a.id, emoji: '👍' },
+    ]);
+    assert.deepEqual(forB[0]!.reactions, [
+      { user_id: b.id, emoji: '❤️' },
+      { user_id: aliasOfA, emoji: '👍' },
+    ]);
     assert.deepEqual(forA[1]!.reactions, []);
-    assert.ok(!JSON.stringify(forA).includes(b.id), 'a never sees b\'s account id');
+    assert.ok(!JSON.stringify(forA).includes(b.id), "a never sees b's account id");
 
     // one reaction per user per message: posting again replaces it
     assert.equal((await react(b, fromA, { emoji: '😂' })).status, 200);
-    assert.deepEqual((await history(a, roomId))[0]!.reactions, [{ user_id: a.id, emoji: '👍' }, { user_id: aliasOfB, emoji: '😂' }]);
+    assert.deepEqual((await history(a, roomId))[0]!.reactions, [
+      { user_id: a.id, emoji: '👍' },
+      { user_id: aliasOfB, emoji: '😂' },
+    ]);
     const { rows } = await owner.query('select count(*)::int as n from app.reactions where message_id = $1', [fromA]);
     assert.equal(rows[0].n, 2);
 
@@ -69,7 +78,17 @@ describe('POST /messages/:message_id/reactions', () => {
 
   test('400 "emoji is required" for empty, blank, too long, missing or non-string emoji', async () => {
     const { a, fromB } = await roomWithMessages();
-    for (const body of [{ emoji: '' }, { emoji: '   ' }, { emoji: 'x'.repeat(33) }, { emoji: '👍'.repeat(33) }, {}, { emoji: 42 }, { emoji: null }, 'emoji', undefined]) {
+    for (const body of [
+      { emoji: '' },
+      { emoji: '   ' },
+      { emoji: 'x'.repeat(33) },
+      { emoji: '👍'.repeat(33) },
+      {},
+      { emoji: 42 },
+      { emoji: null },
+      'emoji',
+      undefined,
+    ]) {
       const res = await react(a, fromB, body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.deepEqual(res.body, EMOJI_REQUIRED, JSON.stringify(body));
@@ -81,7 +100,13 @@ describe('POST /messages/:message_id/reactions', () => {
   test('404 "message not found" for non-members, unknown and malformed ids', async () => {
     const { a, fromA } = await roomWithMessages();
     const stranger = await registerUser(server.url);
-    for (const [user, id] of [[stranger, fromA], [a, UNKNOWN], [a, 'not-a-uuid'], [a, '123'], [a, `${UNKNOWN}0`]] as Array<[TestUser, string]>) {
+    for (const [user, id] of [
+      [stranger, fromA],
+      [a, UNKNOWN],
+      [a, 'not-a-uuid'],
+      [a, '123'],
+      [a, `${UNKNOWN}0`],
+    ] as Array<[TestUser, string]>) {
       const res = await react(user, id, { emoji: '👍' });
       assert.equal(res.status, 404, `${user.pseudo} ${id}`);
       assert.deepEqual(res.body, MESSAGE_NOT_FOUND);
@@ -115,7 +140,12 @@ describe('DELETE /messages/:message_id/reactions', () => {
     const { a, fromA } = await roomWithMessages();
     await react(a, fromA, { emoji: '👍' });
     const stranger = await registerUser(server.url);
-    for (const [user, id] of [[stranger, fromA], [a, UNKNOWN], [a, 'not-a-uuid'], [a, '123']] as Array<[TestUser, string]>) {
+    for (const [user, id] of [
+      [stranger, fromA],
+      [a, UNKNOWN],
+      [a, 'not-a-uuid'],
+      [a, '123'],
+    ] as Array<[TestUser, string]>) {
       const res = await unreact(user, id);
       assert.equal(res.status, 404, id);
       assert.deepEqual(res.body, MESSAGE_NOT_FOUND);

@@ -30,7 +30,7 @@ async function postMessages(roomId: string, user: TestUser, contents: string[]):
 const expire = (roomId: string) => owner.query(`update app.rooms set expires_at = now() - interval '1 second' where id = $1`, [roomId]);
 
 describe('GET /rooms/me', () => {
-  test('open rooms, newest first, each with the caller\'s side', async () => {
+  test("open rooms, newest first, each with the caller's side", async () => {
     const me = await registerUser(server.url, { country: 'DE' });
     const partners: TestUser[] = [];
     const rooms: string[] = [];
@@ -46,19 +46,33 @@ describe('GET /rooms/me', () => {
     const res = await get(me, '/rooms/me');
     assert.equal(res.status, 200);
     assert.match(res.headers.get('content-type') ?? '', /application\/json/);
-    assert.deepEqual(res.body.map((r: { id: string }) => r.id), [rooms[2], rooms[1], rooms[0]]);
-    assert.deepEqual(res.body.map((r: { me: string }) => r.me), ['a', 'b', 'a']);
-    assert.deepEqual(res.body.map((r: { partner_country: string }) => r.partner_country), ['KE', 'KE', 'KE']);
+    assert.deepEqual(
+      res.body.map((r: { id: string }) => r.id),
+      [rooms[2], rooms[1], rooms[0]],
+    );
+    assert.deepEqual(
+      res.body.map((r: { me: string }) => r.me),
+      ['a', 'b', 'a'],
+    );
+    assert.deepEqual(
+      res.body.map((r: { partner_country: string }) => r.partner_country),
+      ['KE', 'KE', 'KE'],
+    );
     for (const [k, partner] of partners.entries()) {
       const theirs = await get(partner, '/rooms/me');
-      assert.deepEqual(theirs.body.map((r: { id: string; me: string; partner_country: string }) => [r.id, r.me, r.partner_country]),
-        [[rooms[k], k === 1 ? 'a' : 'b', 'DE']]);
+      assert.deepEqual(
+        theirs.body.map((r: { id: string; me: string; partner_country: string }) => [r.id, r.me, r.partner_country]),
+        [[rooms[k], k === 1 ? 'a' : 'b', 'DE']],
+      );
     }
 
     // closed and expired rooms drop out at once
     assert.equal((await request(server.url, 'DELETE', `/rooms/${rooms[0]}`, { token: partners[0]!.token })).status, 200);
     await expire(rooms[2]!);
-    assert.deepEqual((await get(me, '/rooms/me')).body.map((r: { id: string }) => r.id), [rooms[1]]);
+    assert.deepEqual(
+      (await get(me, '/rooms/me')).body.map((r: { id: string }) => r.id),
+      [rooms[1]],
+    );
   });
 
   test('an empty list for a user without rooms; 401 without a token', async () => {
@@ -116,10 +130,7 @@ describe('GET /rooms/:room_id/messages', () => {
   let sent: Array<{ id: string; seq: number }>;
   before(async () => {
     pair = await matchPair(server.url);
-    sent = [
-      ...(await postMessages(pair.roomId, pair.a, ['m1', 'm2', 'm3'])),
-      ...(await postMessages(pair.roomId, pair.b, ['m4', 'm5'])),
-    ];
+    sent = [...(await postMessages(pair.roomId, pair.a, ['m1', 'm2', 'm3'])), ...(await postMessages(pair.roomId, pair.b, ['m4', 'm5']))];
   });
   const history = (user: TestUser, query = '') => get(user, `/rooms/${pair.roomId}/messages${query}`);
   const seqs = (body: Array<{ seq: number }>) => body.map((m) => m.seq);
@@ -129,8 +140,14 @@ describe('GET /rooms/:room_id/messages', () => {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('x-has-more'), 'false');
     assert.deepEqual(seqs(res.body), [1, 2, 3, 4, 5]);
-    assert.deepEqual(res.body.map((m: { content: string }) => m.content), ['m1', 'm2', 'm3', 'm4', 'm5']);
-    assert.deepEqual(Object.keys(res.body[0]).sort(), ['client_id', 'content', 'id', 'is_read', 'reactions', 'sent_at', 'sender_id', 'seq'].sort());
+    assert.deepEqual(
+      res.body.map((m: { content: string }) => m.content),
+      ['m1', 'm2', 'm3', 'm4', 'm5'],
+    );
+    assert.deepEqual(
+      Object.keys(res.body[0]).sort(),
+      ['client_id', 'content', 'id', 'is_read', 'reactions', 'sent_at', 'sender_id', 'seq'].sort(),
+    );
     const senders = res.body.map((m: { sender_id: string }) => m.sender_id);
     assert.deepEqual(senders.slice(0, 3), [pair.a.id, pair.a.id, pair.a.id]);
     assert.equal(new Set(senders.slice(3)).size, 1);
@@ -165,8 +182,20 @@ describe('GET /rooms/:room_id/messages', () => {
   });
 
   test('400 invalid_request for a bad limit, before or after_seq', async () => {
-    for (const query of ['?limit=0', '?limit=501', '?limit=abc', '?limit=1.5', '?limit=', '?limit=-1',
-      '?before=not-a-uuid', '?before=123', '?after_seq=-1', '?after_seq=abc', '?after_seq=1.5', '?after_seq=']) {
+    for (const query of [
+      '?limit=0',
+      '?limit=501',
+      '?limit=abc',
+      '?limit=1.5',
+      '?limit=',
+      '?limit=-1',
+      '?before=not-a-uuid',
+      '?before=123',
+      '?after_seq=-1',
+      '?after_seq=abc',
+      '?after_seq=1.5',
+      '?after_seq=',
+    ]) {
       const res = await history(pair.a, query);
       assert.equal(res.status, 400, query);
       assert.equal(res.body.code, 'invalid_request', query);
@@ -184,11 +213,15 @@ describe('GET /rooms/:room_id/messages', () => {
   });
 
   test('read marks show as is_read', async () => {
-    const { rows } = await owner.query('select api.post_events($1) as results',
-      [JSON.stringify([{ i: 0, kind: 'read', room: pair.roomId, user: pair.b.id, message_id: sent[1]!.id }])]);
+    const { rows } = await owner.query('select api.post_events($1) as results', [
+      JSON.stringify([{ i: 0, kind: 'read', room: pair.roomId, user: pair.b.id, message_id: sent[1]!.id }]),
+    ]);
     assert.equal(rows[0].results[0].moved, true);
     const res = await history(pair.a);
-    assert.deepEqual(res.body.map((m: { is_read: boolean }) => m.is_read), [true, true, false, false, false]);
+    assert.deepEqual(
+      res.body.map((m: { is_read: boolean }) => m.is_read),
+      [true, true, false, false, false],
+    );
     assert.equal((await get(pair.b, `/rooms/${pair.roomId}`)).body.unread_count, 1);
   });
 });
@@ -218,7 +251,17 @@ describe('PATCH /rooms/:room_id/name', () => {
 
   test('400 "name is required (1-64 chars)" for empty, blank, too long, missing or non-string names', async () => {
     const { a, roomId } = await matchPair(server.url);
-    for (const body of [{ name: '' }, { name: '   ' }, { name: 'x'.repeat(65) }, {}, { name: 42 }, { name: null }, { name: ['a'] }, 'name', undefined]) {
+    for (const body of [
+      { name: '' },
+      { name: '   ' },
+      { name: 'x'.repeat(65) },
+      {},
+      { name: 42 },
+      { name: null },
+      { name: ['a'] },
+      'name',
+      undefined,
+    ]) {
       const res = await rename(a, roomId, body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.deepEqual(res.body, BAD_NAME, JSON.stringify(body));

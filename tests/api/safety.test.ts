@@ -8,10 +8,17 @@ import { withTestServer, type TestServer } from '../support/server.js';
 
 let server: TestServer;
 let owner: pg.Client;
-withTestServer((s, o) => ((server = s), (owner = o)), { reportThreshold: 2 });
+withTestServer(
+  (s, o) => {
+    server = s;
+    owner = o;
+  },
+  { reportThreshold: 2 },
+);
 
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
-const call = (user: TestUser, method: string, path: string, body?: unknown) => request(server.url, method, path, { token: user.token, body });
+const call = (user: TestUser, method: string, path: string, body?: unknown) =>
+  request(server.url, method, path, { token: user.token, body });
 const login = (identifier: string, password: string) => request(server.url, 'POST', '/auth/login', { body: { identifier, password } });
 
 describe('blocks', () => {
@@ -22,7 +29,10 @@ describe('blocks', () => {
     assert.deepEqual([blocked.status, blocked.body], [200, { message: 'room blocked' }]);
     const list = await call(a, 'GET', '/blocks');
     assert.equal(list.status, 200);
-    assert.deepEqual(list.body.map((x: any) => Object.keys(x).sort()), [['blocked_at', 'room_id']]);
+    assert.deepEqual(
+      list.body.map((x: any) => Object.keys(x).sort()),
+      [['blocked_at', 'room_id']],
+    );
     assert.equal(list.body[0].room_id, roomId);
     assert.deepEqual((await call(b, 'GET', '/blocks')).body, [], 'the blocked side is not told');
     const room = await call(b, 'GET', `/rooms/${roomId}`);
@@ -60,9 +70,15 @@ describe('blocks', () => {
 describe('reports', () => {
   test('201; consent copies the messages; 409 for a second report of the room', async () => {
     const { a, b, roomId } = await matchPair(server.url);
-    const res = await call(a, 'POST', `/rooms/${roomId}/report`, { reason: 'harassment', note: 'said awful things', include_messages: true });
+    const res = await call(a, 'POST', `/rooms/${roomId}/report`, {
+      reason: 'harassment',
+      note: 'said awful things',
+      include_messages: true,
+    });
     assert.deepEqual([res.status, res.body], [201, { message: 'report received' }]);
-    const { rows } = await owner.query('select reporter_id, reported_id, reason, note, messages from app.reports where room_id = $1', [roomId]);
+    const { rows } = await owner.query('select reporter_id, reported_id, reason, note, messages from app.reports where room_id = $1', [
+      roomId,
+    ]);
     assert.deepEqual(rows, [{ reporter_id: a.id, reported_id: b.id, reason: 'harassment', note: 'said awful things', messages: [] }]);
     const twice = await call(a, 'POST', `/rooms/${roomId}/report`, { reason: 'spam' });
     assert.deepEqual([twice.status, twice.body], [409, { error: 'room already reported', code: 'already_reported' }]);
@@ -81,7 +97,10 @@ describe('reports', () => {
       const res = await call(a, 'POST', `/rooms/${roomId}/report`, body);
       assert.equal(res.status, 400, JSON.stringify(body));
       assert.equal(res.body.code, 'invalid_request');
-      assert.ok(res.body.details.some((d: { field: string }) => d.field === field), JSON.stringify(res.body));
+      assert.ok(
+        res.body.details.some((d: { field: string }) => d.field === field),
+        JSON.stringify(res.body),
+      );
     }
   });
 
@@ -97,7 +116,10 @@ describe('reports', () => {
     const refused = await call(target, 'POST', '/pool/join');
     assert.equal(refused.status, 409);
     assert.equal(refused.body.code, 'suspended');
-    assert.match(refused.body.error, /^suspended from matching until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z after reports from other users$/);
+    assert.match(
+      refused.body.error,
+      /^suspended from matching until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z after reports from other users$/,
+    );
   });
 });
 
@@ -131,7 +153,10 @@ describe('account', () => {
     assert.equal((await login(user.pseudo, user.password)).status, 401);
     assert.equal((await login(user.pseudo, 'a new horse')).status, 200);
     // and again at once (same second): the second fresh token lives, the first dies
-    const again = await request(server.url, 'POST', '/auth/password', { token: res.body.token, body: { old_password: 'a new horse', new_password: 'third horse' } });
+    const again = await request(server.url, 'POST', '/auth/password', {
+      token: res.body.token,
+      body: { old_password: 'a new horse', new_password: 'third horse' },
+    });
     assert.equal(again.status, 200);
     assert.equal((await request(server.url, 'GET', '/rooms/me', { token: again.body.token })).status, 200);
     assert.equal((await request(server.url, 'GET', '/rooms/me', { token: res.body.token })).status, 401);

@@ -18,7 +18,9 @@ after(() => server.close());
 /** One raw HTTP/1.1 request with the path sent exactly as given (fetch would normalise `..`). */
 function rawGet(port: number, path: string): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(port, '127.0.0.1', () => socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
+    const socket = net.connect(port, '127.0.0.1', () =>
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+    );
     let text = '';
     socket.on('data', (chunk) => (text += chunk));
     socket.on('end', () => resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(text)?.[1] ?? 0), text }));
@@ -74,9 +76,21 @@ describe('the web client files', () => {
 
   test('no path reaches a file outside the client: every other path is the JSON 404', async () => {
     const outside = [
-      '/../package.json', '/%2e%2e/package.json', '/..%2fpackage.json', '/main.js/../../package.json',
-      '//etc/passwd', '/web/public/index.html', '/dist/web/main.js', '/src/app.ts', '/.env', '/.data/jwt-secret',
-      '/main.ts', '/main.js.map', '/MAIN.JS', '/main.js%00.css', '/style.css/',
+      '/../package.json',
+      '/%2e%2e/package.json',
+      '/..%2fpackage.json',
+      '/main.js/../../package.json',
+      '//etc/passwd',
+      '/web/public/index.html',
+      '/dist/web/main.js',
+      '/src/app.ts',
+      '/.env',
+      '/.data/jwt-secret',
+      '/main.ts',
+      '/main.js.map',
+      '/MAIN.JS',
+      '/main.js%00.css',
+      '/style.css/',
     ];
     for (const path of outside) {
       const res = await rawGet(server.app.port, path);

@@ -27,7 +27,10 @@ const INVALID = { error: 'invalid or expired token', code: 'invalid_token' };
 
 /** A correctly signed token with exactly the given claims (iss and aud always right). */
 function token(claims: { sub?: string; iat?: number; exp?: number }): Promise<string> {
-  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'HS256', typ: 'JWT' }).setIssuer('ephemeral-chat').setAudience('ephemeral-chat-clients');
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setIssuer('ephemeral-chat')
+    .setAudience('ephemeral-chat-clients');
   if (claims.sub !== undefined) jwt.setSubject(claims.sub);
   if (claims.iat !== undefined) jwt.setIssuedAt(claims.iat);
   if (claims.exp !== undefined) jwt.setExpirationTime(claims.exp);
@@ -104,7 +107,10 @@ describe('claims', () => {
 
   test('a small clock difference is tolerated: iat 2 s ahead, a token just under 72 h old', async () => {
     const user = await registerUser(server.url);
-    for (const claims of [{ iat: now() + 2, exp: now() + 3600 }, { iat: now() - 72 * 3600 + 60, exp: now() + 60 }]) {
+    for (const claims of [
+      { iat: now() + 2, exp: now() + 3600 },
+      { iat: now() - 72 * 3600 + 60, exp: now() + 60 },
+    ]) {
       const res = await request(server.url, 'GET', '/rooms/me', { token: await token({ sub: user.id, ...claims }) });
       assert.equal(res.status, 200, JSON.stringify(claims));
     }
@@ -112,7 +118,7 @@ describe('claims', () => {
 });
 
 describe('a user that no longer exists', () => {
-  test('401 on every route and both handshakes, also when the account was deleted behind the gateway\'s back', async () => {
+  test("401 on every route and both handshakes, also when the account was deleted behind the gateway's back", async () => {
     const { a, roomId } = await matchPair(server.url);
     // known to this gateway first: the cache must not keep it alive
     assert.equal((await request(server.url, 'GET', '/rooms/me', { token: a.token })).status, 200);
@@ -150,7 +156,10 @@ describe('one token per request', () => {
     const alice = await registerUser(server.url);
     const bob = await registerUser(server.url);
     for (const second of [bob.token, alice.token]) {
-      const res = await rawRequest('/rooms/me', [['authorization', `Bearer ${alice.token}`], ['authorization', `Bearer ${second}`]]);
+      const res = await rawRequest('/rooms/me', [
+        ['authorization', `Bearer ${alice.token}`],
+        ['authorization', `Bearer ${second}`],
+      ]);
       assert.equal(res.status, 400);
       assert.deepEqual(res.body, { error: 'more than one authorization header', code: 'ambiguous_authorization' });
     }

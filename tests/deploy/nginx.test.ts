@@ -10,7 +10,17 @@ import type pg from 'pg';
 import { matchPair, request, uniqueName } from '../support/client.js';
 import { freePort } from '../support/ports.js';
 import { withTestServer, type TestServer } from '../support/server.js';
-import { closeAllSockets, openNotifications, openRoom, openTracked, roomUrl, sendMessage, seqsOf, waitFrame, waitFrames } from '../support/ws.js';
+import {
+  closeAllSockets,
+  openNotifications,
+  openRoom,
+  openTracked,
+  roomUrl,
+  sendMessage,
+  seqsOf,
+  waitFrame,
+  waitFrames,
+} from '../support/ws.js';
 
 /**
  * deploy/nginx.conf, as it is in the repository, in front of a gateway with TRUST_PROXY=1: an
@@ -24,7 +34,9 @@ const NGINX = [...(process.env.PATH ?? '').split(':'), '/usr/sbin', '/usr/local/
   .find((file) => existsSync(file));
 const CLIENT_ADDRESS = '127.0.0.2';
 
-describe('behind nginx (deploy/nginx.conf)', { skip: NGINX ? false : 'no nginx binary: install it with `apt-get install -y nginx` (.ci/run does)' }, () => {
+describe('behind nginx (deploy/nginx.conf)', {
+  skip: NGINX ? false : 'no nginx binary: install it with `apt-get install -y nginx` (.ci/run does)',
+}, () => {
   let server: TestServer;
   let owner: pg.Client;
   let nginx: ChildProcess;
@@ -32,16 +44,27 @@ describe('behind nginx (deploy/nginx.conf)', { skip: NGINX ? false : 'no nginx b
   let base: string;
   let wsBase: string;
   let port: number;
-  withTestServer((s, o) => ((server = s), (owner = o)), { trustProxy: 1 });
+  withTestServer(
+    (s, o) => {
+      server = s;
+      owner = o;
+    },
+    { trustProxy: 1 },
+  );
 
   before(async () => {
     prefix = await mkdtemp(path.join(os.tmpdir(), 'nginx-test-'));
     port = await freePort();
     const site = await readFile(new URL('../../../deploy/nginx.conf', import.meta.url), 'utf8');
-    const rewritten = replaceOnce(replaceOnce(site, /^(\s*)listen 80;$/m, `$1listen 127.0.0.1:${port};`),
-      /^(\s*)server 127\.0\.0\.1:8080;$/m, `$1server 127.0.0.1:${server.app.port};`);
+    const rewritten = replaceOnce(
+      replaceOnce(site, /^(\s*)listen 80;$/m, `$1listen 127.0.0.1:${port};`),
+      /^(\s*)server 127\.0\.0\.1:8080;$/m,
+      `$1server 127.0.0.1:${server.app.port};`,
+    );
     await writeFile(path.join(prefix, 'chat.conf'), rewritten);
-    await writeFile(path.join(prefix, 'nginx.conf'), `
+    await writeFile(
+      path.join(prefix, 'nginx.conf'),
+      `
       daemon off;
       master_process off;
       pid ${prefix}/nginx.pid;
@@ -56,7 +79,8 @@ describe('behind nginx (deploy/nginx.conf)', { skip: NGINX ? false : 'no nginx b
         scgi_temp_path ${prefix}/scgi;
         include ${prefix}/chat.conf;
       }
-    `);
+    `,
+    );
     nginx = spawn(NGINX!, ['-p', prefix, '-c', path.join(prefix, 'nginx.conf')], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     nginx.stdout!.on('data', (chunk) => (output += chunk));
@@ -67,7 +91,10 @@ describe('behind nginx (deploy/nginx.conf)', { skip: NGINX ? false : 'no nginx b
     const deadline = Date.now() + 10_000;
     for (;;) {
       if (nginx.exitCode !== null) throw new Error(`nginx exited with ${nginx.exitCode}: ${output}`);
-      const status = await fetch(`${base}/health`).then((res) => res.status, () => 0);
+      const status = await fetch(`${base}/health`).then(
+        (res) => res.status,
+        () => 0,
+      );
       if (status === 200) break;
       if (Date.now() > deadline) throw new Error(`nginx did not answer within 10 s (last status ${status}): ${output}`);
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -126,11 +153,17 @@ describe('behind nginx (deploy/nginx.conf)', { skip: NGINX ? false : 'no nginx b
   test('the client address is the one nginx saw, whatever the client wrote in X-Forwarded-For (TRUST_PROXY=1)', async () => {
     await owner.query('delete from app.rate_limits');
     const body = JSON.stringify({ identifier: uniqueName(), password: 'wrong password' });
-    const answer = await rawRequest(port, `POST /auth/login HTTP/1.1\r\nHost: chat.example.com\r\nConnection: close\r\n` +
-      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n${body}`);
+    const answer = await rawRequest(
+      port,
+      `POST /auth/login HTTP/1.1\r\nHost: chat.example.com\r\nConnection: close\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\nX-Forwarded-For: 6.6.6.6\r\n\r\n${body}`,
+    );
     assert.match(answer, /^HTTP\/1\.1 401 /);
     const { rows } = await owner.query<{ key: string }>(`select key from app.rate_limits where key like 'client:%'`);
-    assert.deepEqual(rows.map((r) => r.key), [`client:${CLIENT_ADDRESS}`]);
+    assert.deepEqual(
+      rows.map((r) => r.key),
+      [`client:${CLIENT_ADDRESS}`],
+    );
   });
 
   test('both WebSockets upgrade through nginx; a room socket resumes with after_seq', async () => {

@@ -51,18 +51,22 @@ async function scenario(
   try {
     const rooms = await createRooms(database.url, PAIRS);
     const around = (first: number) => gateways.map((_, i) => gateways[(first + i) % gatewayCount]!);
-    rooms.forEach(({ roomId, a, b }, i) => pairs.push({
-      roomId,
-      a: new ChatClient(`r${i}a`, a, roomId, around(i)),
-      b: new ChatClient(`r${i}b`, b, roomId, around(i + 1)),
-    }));
+    for (const [i, { roomId, a, b }] of rooms.entries()) {
+      pairs.push({
+        roomId,
+        a: new ChatClient(`r${i}a`, a, roomId, around(i)),
+        b: new ChatClient(`r${i}b`, b, roomId, around(i + 1)),
+      });
+    }
     const clients = pairs.flatMap((p) => [p.a, p.b]);
     await Promise.all(clients.map((c) => c.connect()));
     for (const client of clients) client.startSending(SEND_EVERY_MS);
     const totalAcked = () => clients.reduce((sum, c) => sum + c.acked, 0);
 
     await fault({
-      gateways, pairs, clients,
+      gateways,
+      pairs,
+      clients,
       async acks(count) {
         const target = totalAcked() + count;
         await eventually(`${count} more acks`, () => totalAcked() >= target);
@@ -73,7 +77,10 @@ async function scenario(
     // the end: every send acked (retries included), then every acked message at its partner
     const settled = await eventually('every send acked', () => clients.every((c) => c.unacked.size === 0), 30_000)
       .then(() => eventually('every acked message delivered', () => pairs.every(({ a, b }) => delivered(a, b) && delivered(b, a))))
-      .then(() => true, () => false);
+      .then(
+        () => true,
+        () => false,
+      );
     const figures = await collectFigures(database.url, pairs);
     console.log(summary(name, figures));
 
@@ -109,7 +116,8 @@ function delivered(sender: ChatClient, partner: ChatClient): boolean {
 /** The owner's view of the listener backends (found by application_name, as an operator would). */
 async function listenerPids(owner: pg.Client): Promise<number[]> {
   const { rows } = await owner.query<{ pid: number }>(
-    `select pid from pg_stat_activity where datname = current_database() and application_name = 'chat-listener'`);
+    `select pid from pg_stat_activity where datname = current_database() and application_name = 'chat-listener'`,
+  );
   return rows.map((r) => r.pid);
 }
 
@@ -163,11 +171,16 @@ describe('faults under load', () => {
   });
 
   test('two gateways, one killed: its clients move to the other', async () => {
-    await scenario('two gateways, one killed', 2, async ({ gateways: [, second], acks }) => {
-      await acks(150);
-      await second!.kill();
-      await acks(150);
-    }, ([first]) => [first!]);
+    await scenario(
+      'two gateways, one killed',
+      2,
+      async ({ gateways: [, second], acks }) => {
+        await acks(150);
+        await second!.kill();
+        await acks(150);
+      },
+      ([first]) => [first!],
+    );
   });
 
   test('a reconnect storm: every client drops its socket at once, three times', async () => {

@@ -43,14 +43,29 @@ export const anyJson: fc.Arbitrary<unknown> = fc.oneof(
  * JSON nested up to 4,000 levels, as text: such values are built by the server's parser only
  * (JSON.stringify here would overflow the stack under fast-check's own frames).
  */
-export const deepJsonText = fc.record({
-  depth: fc.integer({ min: 1, max: 4000 }), // under 64 KiB, the frame limit
-  open: fc.constantFrom('[', '{"a":', '[{"content":', '{"type":'),
-  inner: fc.constantFrom('1', '"x"', '"\\u0000"', '"\\ud800"', ''),
-}).map(({ depth, open, inner }) => open.repeat(depth) + inner + (open === '[' ? ']' : open === '[{"content":' ? '}]' : '}').repeat(depth));
+export const deepJsonText = fc
+  .record({
+    depth: fc.integer({ min: 1, max: 4000 }), // under 64 KiB, the frame limit
+    open: fc.constantFrom('[', '{"a":', '[{"content":', '{"type":'),
+    inner: fc.constantFrom('1', '"x"', '"\\u0000"', '"\\ud800"', ''),
+  })
+  .map(({ depth, open, inner }) => open.repeat(depth) + inner + (open === '[' ? ']' : open === '[{"content":' ? '}]' : '}').repeat(depth));
 
 /** An object with the field names the routes and frames read, each with any value. */
-const KNOWN_FIELDS = ['pseudo', 'email', 'country', 'password', 'identifier', 'same_country', 'name', 'emoji', 'type', 'content', 'client_id', 'id'];
+const KNOWN_FIELDS = [
+  'pseudo',
+  'email',
+  'country',
+  'password',
+  'identifier',
+  'same_country',
+  'name',
+  'emoji',
+  'type',
+  'content',
+  'client_id',
+  'id',
+];
 export const shapedObject = fc.dictionary(fc.oneof(fc.constantFrom(...KNOWN_FIELDS), hostileString), anyJson, { maxKeys: 6 });
 
 /** A request body as text: JSON of any value or of a shaped object, or text that is not JSON. */

@@ -15,9 +15,12 @@ import { describeGrowth, readMemory } from './memory.js';
 
 let server: TestServer;
 // behind one trusted proxy, so the fuzzed X-Forwarded-For and Forwarded headers are parsed too
-withTestServer((s) => {
-  server = s;
-}, { trustProxy: 1 });
+withTestServer(
+  (s) => {
+    server = s;
+  },
+  { trustProxy: 1 },
+);
 
 /** Path segments as a client could send them: plain when URL-safe, else percent-encoded bytes. */
 const segment = (id: string) =>
@@ -25,14 +28,19 @@ const segment = (id: string) =>
 
 const query = fc.oneof(
   fc.constant(''),
-  fc.dictionary(fc.oneof(fc.constantFrom('limit', 'before', 'after_seq', 'token'), hostileString), hostileString, { maxKeys: 4 })
+  fc
+    .dictionary(fc.oneof(fc.constantFrom('limit', 'before', 'after_seq', 'token'), hostileString), hostileString, { maxKeys: 4 })
     .map((q) => `?${new URLSearchParams(q as Record<string, string>)}`),
   headerValue.map((text) => `?${text.replace(/[\s#]/g, '')}`),
 );
 
 const extraHeaders = fc.dictionary(
   fc.oneof(fc.stringMatching(/^x-[a-z0-9-]{1,20}$/), fc.constantFrom('x-forwarded-for', 'forwarded')),
-  fc.oneof(headerValue, fc.ipV4().map((ip) => `${ip}, 10.0.0.1`), fc.ipV6().map((ip) => `for="[${ip}]:80"`)),
+  fc.oneof(
+    headerValue,
+    fc.ipV4().map((ip) => `${ip}, 10.0.0.1`),
+    fc.ipV6().map((ip) => `for="[${ip}]:80"`),
+  ),
   { maxKeys: 5 },
 );
 
@@ -60,18 +68,25 @@ test('HTTP: any request to any route: no 5xx, every 4xx {error, code}, answered 
   const runs = fuzzRuns(300);
   const before = readMemory();
   const started = Date.now();
-  await fc.assert(fc.asyncProperty(requestArb, async (r) => {
-    const headers: Record<string, string> = { ...r.extra };
-    if (r.authorization !== undefined) headers.authorization = r.authorization;
-    if (r.contentType !== undefined) headers['content-type'] = r.contentType;
-    if (r.origin !== undefined) headers.origin = r.origin;
-    const path = pathOf(r.route, segment(r.id)) + r.query;
-    const what = `${r.route.method} ${path}`;
-    const res: Response = await withDeadline(what, request(server.url, r.route.method, path, {
-      headers, rawBody: r.route.method === 'GET' ? undefined : r.body,
-    }));
-    assertContractAnswer(res, what);
-  }), { numRuns: runs });
+  await fc.assert(
+    fc.asyncProperty(requestArb, async (r) => {
+      const headers: Record<string, string> = { ...r.extra };
+      if (r.authorization !== undefined) headers.authorization = r.authorization;
+      if (r.contentType !== undefined) headers['content-type'] = r.contentType;
+      if (r.origin !== undefined) headers.origin = r.origin;
+      const path = pathOf(r.route, segment(r.id)) + r.query;
+      const what = `${r.route.method} ${path}`;
+      const res: Response = await withDeadline(
+        what,
+        request(server.url, r.route.method, path, {
+          headers,
+          rawBody: r.route.method === 'GET' ? undefined : r.body,
+        }),
+      );
+      assertContractAnswer(res, what);
+    }),
+    { numRuns: runs },
+  );
   const after = readMemory();
   t.diagnostic(`${runs} requests in ${Date.now() - started} ms; ${describeGrowth(before, after)}`);
   assert.equal((await request(server.url, 'GET', '/health')).status, 200);

@@ -14,7 +14,10 @@ if (!Number.isInteger(runs) || runs < 1) {
   process.exit(2);
 }
 const here = path.dirname(new URL(import.meta.url).pathname);
-const files = (await readdir(here)).filter((f) => f.endsWith('.test.js')).sort().map((f) => path.join(here, f));
+const files = (await readdir(here))
+  .filter((f) => f.endsWith('.test.js'))
+  .sort()
+  .map((f) => path.join(here, f));
 const child = spawn(process.execPath, [path.join(here, '..', 'run.js'), ...files], {
   stdio: 'inherit',
   env: { ...process.env, FUZZ_RUNS: String(runs), TEST_TIMEOUT_MS: String(24 * 3_600_000) },

@@ -21,17 +21,34 @@ after(closeAllSockets);
 
 /** The error codes docs/api.md lists for room sockets, but `unavailable` (the database failed). */
 const ROOM_ERROR_CODES = new Set([
-  'invalid_json', 'unknown_type', 'invalid_content', 'invalid_client_id', 'invalid_id', 'message_not_found',
-  'rate_limited', 'room_closed', 'room_not_found',
+  'invalid_json',
+  'unknown_type',
+  'invalid_content',
+  'invalid_client_id',
+  'invalid_id',
+  'message_not_found',
+  'rate_limited',
+  'room_closed',
+  'room_not_found',
 ]);
 const ROOM_FRAME_TYPES = new Set(['message', 'own_message', 'message_ack', 'typing', 'read', 'reaction', 'error']);
 
 /** A frame as text or bytes: shaped like one of the three types with any field values, or anything. */
 const frameArb = fc.oneof(
-  { weight: 4, arbitrary: fc.record({
-    type: fc.oneof(fc.constantFrom('message', 'typing', 'read'), hostileString),
-    content: anyJson, client_id: anyJson, id: fc.oneof(idLike, anyJson),
-  }, { requiredKeys: ['type'] }).map((f) => JSON.stringify(f)) },
+  {
+    weight: 4,
+    arbitrary: fc
+      .record(
+        {
+          type: fc.oneof(fc.constantFrom('message', 'typing', 'read'), hostileString),
+          content: anyJson,
+          client_id: anyJson,
+          id: fc.oneof(idLike, anyJson),
+        },
+        { requiredKeys: ['type'] },
+      )
+      .map((f) => JSON.stringify(f)),
+  },
   { weight: 2, arbitrary: shapedObject.map((o) => JSON.stringify(o)) },
   { weight: 1, arbitrary: anyJson.map((v) => JSON.stringify(v) ?? '') },
   { weight: 1, arbitrary: hostileString },
@@ -61,17 +78,20 @@ test('room socket: any frames get documented answers, the socket stays open, mem
   const runs = fuzzRuns(150);
   const before = readMemory();
   const started = Date.now();
-  await fc.assert(fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 8 }), async (frames) => {
-    const answers = await exchange(room, frames);
-    for (const answer of answers) {
-      assert.ok(ROOM_FRAME_TYPES.has(answer.type), `unexpected frame ${JSON.stringify(answer)}`);
-      if (answer.type === 'error') {
-        assert.ok(ROOM_ERROR_CODES.has(answer.code), `undocumented error ${JSON.stringify(answer)}`);
-        assert.equal(typeof answer.message, 'string');
+  await fc.assert(
+    fc.asyncProperty(fc.array(frameArb, { minLength: 1, maxLength: 8 }), async (frames) => {
+      const answers = await exchange(room, frames);
+      for (const answer of answers) {
+        assert.ok(ROOM_FRAME_TYPES.has(answer.type), `unexpected frame ${JSON.stringify(answer)}`);
+        if (answer.type === 'error') {
+          assert.ok(ROOM_ERROR_CODES.has(answer.code), `undocumented error ${JSON.stringify(answer)}`);
+          assert.equal(typeof answer.message, 'string');
+        }
       }
-    }
-    assert.equal(room.closeCode, undefined, 'the room socket stays open');
-  }), { numRuns: runs });
+      assert.equal(room.closeCode, undefined, 'the room socket stays open');
+    }),
+    { numRuns: runs },
+  );
   const afterRun = readMemory();
   t.diagnostic(`${runs} frame batches in ${Date.now() - started} ms; ${describeGrowth(before, afterRun)}`);
   assert.equal(partner.closeCode, undefined);
@@ -84,12 +104,15 @@ test('notification socket: every frame gets unexpected_frame, the socket stays o
   const notifications = await openNotifications(server.wsUrl, a);
   const runs = fuzzRuns(150);
   const started = Date.now();
-  await fc.assert(fc.asyncProperty(frameArb, async (frame) => {
-    const from = notifications.frames.length;
-    notifications.ws.send(frame, { binary: Buffer.isBuffer(frame) });
-    const answer = await waitFrame(notifications, 'error', 5000, from);
-    assert.equal(answer.code, 'unexpected_frame');
-    assert.equal(notifications.closeCode, undefined);
-  }), { numRuns: runs });
+  await fc.assert(
+    fc.asyncProperty(frameArb, async (frame) => {
+      const from = notifications.frames.length;
+      notifications.ws.send(frame, { binary: Buffer.isBuffer(frame) });
+      const answer = await waitFrame(notifications, 'error', 5000, from);
+      assert.equal(answer.code, 'unexpected_frame');
+      assert.equal(notifications.closeCode, undefined);
+    }),
+    { numRuns: runs },
+  );
   t.diagnostic(`${runs} frames in ${Date.now() - started} ms`);
 });

@@ -43,4 +43,3 @@ test('a valid envelope is relayed; one that breaks the schema is logged and not 
   assert.equal(errors.mock.callCount(), broken.length);
   for (const call of errors.mock.calls) assert.match(String(call.arguments[0]), /does not match the envelope schema/);
 });
-

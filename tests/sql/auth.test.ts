@@ -82,12 +82,19 @@ describe('login: api.login_begin / login_succeeded', () => {
 
   /** The backoff row of an account tried from an address, as the owner sees it. */
   const backoff = (user: { id: string }, address: string) =>
-    asOwner(client, () => client.query(
-      `select attempts, ceil(extract(epoch from blocked_until - now()))::integer as blocked_for
-       from app.rate_limits where key = $1`, [`user:${user.id} from ${address}`])).then((r) => r.rows[0]);
+    asOwner(client, () =>
+      client.query(
+        `select attempts, ceil(extract(epoch from blocked_until - now()))::integer as blocked_for
+       from app.rate_limits where key = $1`,
+        [`user:${user.id} from ${address}`],
+      ),
+    ).then((r) => r.rows[0]);
   const endBlock = (user: { id: string }, address: string) =>
-    asOwner(client, () => client.query(
-      `update app.rate_limits set blocked_until = now() - interval '1 second' where key = $1`, [`user:${user.id} from ${address}`]));
+    asOwner(client, () =>
+      client.query(`update app.rate_limits set blocked_until = now() - interval '1 second' where key = $1`, [
+        `user:${user.id} from ${address}`,
+      ]),
+    );
 
   test('5 failures from one address block the account from there (CALIM, detail = retry-after seconds), by email and pseudo alike', () =>
     asGateway(client, async () => {
@@ -124,8 +131,11 @@ describe('login: api.login_begin / login_succeeded', () => {
     asGateway(client, async () => {
       const user = await sqlUser(client);
       for (let i = 0; i < 5; i++) await failed(user.pseudo, '10.0.0.4');
-      await asOwner(client, () => client.query(
-        `update app.rate_limits set blocked_until = now() - interval '1 day 1 second' where key = $1`, [`user:${user.id} from 10.0.0.4`]));
+      await asOwner(client, () =>
+        client.query(`update app.rate_limits set blocked_until = now() - interval '1 day 1 second' where key = $1`, [
+          `user:${user.id} from 10.0.0.4`,
+        ]),
+      );
       await failed(user.pseudo, '10.0.0.4');
       assert.deepEqual(await backoff(user, '10.0.0.4'), { attempts: 1, blocked_for: null });
     }));
@@ -170,8 +180,9 @@ describe('registration: api.count_registration', () => {
       assert.equal(error.detail, '3600');
       // another address has its own budget
       await client.query(COUNT, ['198.51.100.2', 3]);
-      await asOwner(client, () => client.query(
-        `update app.rate_limits set window_start = now() - interval '1 hour 1 second' where key = 'register:198.51.100.1'`));
+      await asOwner(client, () =>
+        client.query(`update app.rate_limits set window_start = now() - interval '1 hour 1 second' where key = 'register:198.51.100.1'`),
+      );
       await client.query(COUNT, ['198.51.100.1', 3]);
     }));
 });

@@ -36,8 +36,7 @@ async function room() {
 test('a batch the database refuses for one event is split until only that event fails', async () => {
   const batcher = new SendBatcher(pool, 256, 20, 1, 10_000);
   const { a, b, roomId } = await room();
-  const message = (user: string, content: string) =>
-    batcher.submit({ kind: 'message', room: roomId, user, origin: 'test', content });
+  const message = (user: string, content: string) => batcher.submit({ kind: 'message', room: roomId, user, origin: 'test', content });
   const results = await Promise.all([
     message(a.id, 'first'),
     message(b.id, 'NUL \u0000 inside'),
@@ -45,10 +44,19 @@ test('a batch the database refuses for one event is split until only that event 
     batcher.submit({ kind: 'read', room: roomId, user: b.id, message_id: 'urn:uuid:00000000-0000-4000-8000-000000000000' }),
     message(b.id, 'fifth'),
   ]);
-  assert.deepEqual(results.map((r) => r.ok), [true, false, true, false, true]);
-  assert.deepEqual(results.filter((r) => !r.ok).map((r) => (r as { code: string }).code), ['invalid_frame', 'invalid_frame']);
+  assert.deepEqual(
+    results.map((r) => r.ok),
+    [true, false, true, false, true],
+  );
+  assert.deepEqual(
+    results.filter((r) => !r.ok).map((r) => (r as { code: string }).code),
+    ['invalid_frame', 'invalid_frame'],
+  );
   const { rows } = await owner.query('select content from app.messages where room_id = $1 order by seq', [roomId]);
-  assert.deepEqual(rows.map((r) => r.content), ['first', 'third', 'fifth']);
+  assert.deepEqual(
+    rows.map((r) => r.content),
+    ['first', 'third', 'fifth'],
+  );
 });
 
 test('lanes: each room keeps its order while rooms commit side by side', async () => {
@@ -56,12 +64,16 @@ test('lanes: each room keeps its order while rooms commit side by side', async (
   const rooms = [];
   for (let i = 0; i < 6; i++) rooms.push(await room()); // one pair at a time: the pool pairs in order
   const sends = rooms.flatMap(({ a, roomId }) =>
-    Array.from({ length: 30 }, (_, i) => batcher.submit({ kind: 'message', room: roomId, user: a.id, origin: 'test', content: `m${i}` })));
+    Array.from({ length: 30 }, (_, i) => batcher.submit({ kind: 'message', room: roomId, user: a.id, origin: 'test', content: `m${i}` })),
+  );
   const results = await Promise.all(sends);
   assert.ok(results.every((r) => r.ok));
   for (const { roomId } of rooms) {
     const { rows } = await owner.query('select seq, content from app.messages where room_id = $1 order by seq', [roomId]);
-    assert.deepEqual(rows.map((r) => r.content), Array.from({ length: 30 }, (_, i) => `m${i}`));
+    assert.deepEqual(
+      rows.map((r) => r.content),
+      Array.from({ length: 30 }, (_, i) => `m${i}`),
+    );
   }
   await batcher.drain();
 });
@@ -72,11 +84,13 @@ test('settled() resolves once the batch being committed has answered its senders
   const { b, roomId } = await room();
   const answered: number[] = [];
   const sends = Array.from({ length: 5 }, (_, i) =>
-    batcher.submit({ kind: 'message', room: roomId, user: b.id, origin: 'test', content: `m${i}`, client_id: `settle-${i}` })
+    batcher
+      .submit({ kind: 'message', room: roomId, user: b.id, origin: 'test', content: `m${i}`, client_id: `settle-${i}` })
       .then((result) => {
         assert.ok(result.ok);
         answered.push(i);
-      }));
+      }),
+  );
   await batcher.settled();
   assert.deepEqual(answered, [0, 1, 2, 3, 4], 'every sender of the running batch was answered first');
   await Promise.all(sends);

@@ -39,7 +39,9 @@ test(`a block racing a join never leaves the pair in an open room (${ROUNDS} rou
       ]);
       const { rows: open } = await client.query(
         `select id from app.rooms where closed_at is null
-           and ((user_a = $1 and user_b = $2) or (user_a = $2 and user_b = $1))`, [a.id, b.id]);
+           and ((user_a = $1 and user_b = $2) or (user_a = $2 and user_b = $1))`,
+        [a.id, b.id],
+      );
       assert.deepEqual(open, [], `round ${round}: the blocked pair shares an open room`);
       if (joined.rows[0].r.matched) {
         outcomes.joinFirst++;

@@ -51,7 +51,8 @@ function functionsOf(file: SqlFile): FunctionDefinition[] {
   return found;
 }
 
-const KEYWORDS = /\b(SELECT|FROM|WHERE|INSERT|UPDATE|DELETE|CREATE|FUNCTION|RETURNS|BEGIN|END|DECLARE|LANGUAGE|AND|OR|NOT|NULL|JOIN|ON|AS|IF|THEN|ELSE|TABLE|INTO|VALUES|SET|RETURN|PERFORM|RAISE)\b/;
+const KEYWORDS =
+  /\b(SELECT|FROM|WHERE|INSERT|UPDATE|DELETE|CREATE|FUNCTION|RETURNS|BEGIN|END|DECLARE|LANGUAGE|AND|OR|NOT|NULL|JOIN|ON|AS|IF|THEN|ELSE|TABLE|INTO|VALUES|SET|RETURN|PERFORM|RAISE)\b/;
 
 test('SQL is lower-case, without tabs or trailing blanks', async () => {
   for (const file of await sqlFiles()) {
@@ -79,7 +80,11 @@ test('security definer only with the pinned search_path; every api function is o
   for (const fn of (await sqlFiles()).flatMap(functionsOf)) {
     const definer = /\bsecurity definer\b/.test(fn.header);
     if (definer) {
-      assert.match(fn.header, /\bset search_path = pg_catalog, app, internal\b/, `${fn.file}: ${fn.name} is security definer without the pinned search_path`);
+      assert.match(
+        fn.header,
+        /\bset search_path = pg_catalog, app, internal\b/,
+        `${fn.file}: ${fn.name} is security definer without the pinned search_path`,
+      );
     }
     if (fn.name.startsWith('api.')) assert.ok(definer, `${fn.file}: ${fn.name} must be security definer (its caller has no table rights)`);
   }

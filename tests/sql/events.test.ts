@@ -56,7 +56,13 @@ async function scenario(listener: EventListener): Promise<void> {
   for (const type of Object.keys(envelopeSchemas)) assert.ok(seen.has(type), `the scenario emitted ${type}`);
   const messages = listener.messages(room);
   assert.equal(messages.length, 2);
-  assert.ok(messages.some((m) => m.content_omitted === true && m.content === null), 'a message too big travelled without content');
-  assert.ok(listener.events.some((e) => e.type === 'room.closed' && e.reason === 'blocked'), 'a room closed by a block');
+  assert.ok(
+    messages.some((m) => m.content_omitted === true && m.content === null),
+    'a message too big travelled without content',
+  );
+  assert.ok(
+    listener.events.some((e) => e.type === 'room.closed' && e.reason === 'blocked'),
+    'a room closed by a block',
+  );
   assert.deepEqual(listener.violations, []);
 }

@@ -51,8 +51,12 @@ describe('api.join_pool', () => {
       const joiner = await sqlUser(client, 'NG');
       await wait(waiter);
       const { rows: entry } = await asOwner(client, () =>
-        client.query(`select country, same_country, expires_at = now() + interval '15 minutes' as fifteen_minutes, disconnected_at
-                      from app.pool_entries where user_id = $1`, [waiter.id]));
+        client.query(
+          `select country, same_country, expires_at = now() + interval '15 minutes' as fifteen_minutes, disconnected_at
+                      from app.pool_entries where user_id = $1`,
+          [waiter.id],
+        ),
+      );
       assert.deepEqual(entry, [{ country: 'FR', same_country: false, fifteen_minutes: true, disconnected_at: null }]);
 
       const result = await join(joiner, false, '2 hours 30 minutes');
@@ -71,13 +75,22 @@ describe('api.join_pool', () => {
       assert.equal(room.closed_reason, null);
 
       const { rows } = await asOwner(client, () =>
-        client.query(`select user_a, user_b, country_a, country_b, closed_at,
+        client.query(
+          `select user_a, user_b, country_a, country_b, closed_at,
                              expires_at = now() + interval '2 hours 30 minutes' as ttl_applied,
                              internal.iso_time(expires_at) as expires_iso
-                      from app.rooms where id = $1`, [room.id]));
+                      from app.rooms where id = $1`,
+          [room.id],
+        ),
+      );
       assert.deepEqual(rows[0], {
-        user_a: waiter.id, user_b: joiner.id, country_a: 'FR', country_b: 'NG', closed_at: null,
-        ttl_applied: true, expires_iso: room.expires_at,
+        user_a: waiter.id,
+        user_b: joiner.id,
+        country_a: 'FR',
+        country_b: 'NG',
+        closed_at: null,
+        ttl_applied: true,
+        expires_iso: room.expires_at,
       });
       assert.deepEqual(await waiting(), [], 'both left the pool');
     }));
@@ -89,7 +102,8 @@ describe('api.join_pool', () => {
       await wait(a);
       const { rows } = await client.query('select api.join_pool($1) as result', [b.id]);
       const { rows: ttl } = await asOwner(client, () =>
-        client.query(`select expires_at = now() + interval '24 hours' as ok from app.rooms where id = $1`, [rows[0].result.room.id]));
+        client.query(`select expires_at = now() + interval '24 hours' as ok from app.rooms where id = $1`, [rows[0].result.room.id]),
+      );
       assert.equal(ttl[0].ok, true);
     }));
 
@@ -141,7 +155,9 @@ describe('api.join_pool', () => {
       await backdate(a, 'expires_at', '1 second');
       await wait(a);
       assert.deepEqual(await waiting(), [a.id]);
-      const { rows } = await asOwner(client, () => client.query('select count(*)::int as n from app.rooms where $1 in (user_a, user_b)', [a.id]));
+      const { rows } = await asOwner(client, () =>
+        client.query('select count(*)::int as n from app.rooms where $1 in (user_a, user_b)', [a.id]),
+      );
       assert.equal(rows[0].n, 0);
     }));
 
@@ -254,12 +270,18 @@ describe('api.join_pool', () => {
 describe('api.join_pool_batch', () => {
   const BATCH = 'select api.join_pool_batch($1) as results';
   const batch = async (joins: Array<[SqlUser | { id: string }, boolean]>) =>
-    (await client.query(BATCH, [JSON.stringify(joins.map(([user, same], i) => ({ i, user: user.id, same_country: same })))])).rows[0].results;
+    (await client.query(BATCH, [JSON.stringify(joins.map(([user, same], i) => ({ i, user: user.id, same_country: same })))])).rows[0]
+      .results;
 
   test('joins in the given order, each seeing the ones before; a failing join fails alone', () =>
     asGateway(client, async () => {
-      const [fr1, ng1, fr2, de1, fr3] = [await sqlUser(client, 'FR'), await sqlUser(client, 'NG'), await sqlUser(client, 'FR'),
-        await sqlUser(client, 'DE'), await sqlUser(client, 'FR')];
+      const [fr1, ng1, fr2, de1, fr3] = [
+        await sqlUser(client, 'FR'),
+        await sqlUser(client, 'NG'),
+        await sqlUser(client, 'FR'),
+        await sqlUser(client, 'DE'),
+        await sqlUser(client, 'FR'),
+      ];
       const results = await batch([
         [fr1, true], // waits
         [ng1, false], // fr1 insists on FR: waits too
@@ -269,7 +291,10 @@ describe('api.join_pool_batch', () => {
         [de1, false], // ng1
         [fr3, true], // nobody from FR left: waits
       ]);
-      assert.deepEqual(results.map((r: any) => r.i), [0, 1, 2, 3, 4, 5, 6]);
+      assert.deepEqual(
+        results.map((r: any) => r.i),
+        [0, 1, 2, 3, 4, 5, 6],
+      );
       assert.deepEqual(results[0].result, { matched: false });
       assert.deepEqual(results[1].result, { matched: false });
       assert.equal(results[2].result.matched, true);

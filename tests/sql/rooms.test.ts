@@ -12,8 +12,20 @@ withTestDatabase((d, c) => {
 });
 
 const ROOM_KEYS = [
-  'closed_reason', 'country_a', 'country_b', 'created_at', 'expires_at', 'id', 'is_active', 'last_message', 'me', 'name',
-  'partner_country', 'unread_count', 'user_a_room_name', 'user_b_room_name',
+  'closed_reason',
+  'country_a',
+  'country_b',
+  'created_at',
+  'expires_at',
+  'id',
+  'is_active',
+  'last_message',
+  'me',
+  'name',
+  'partner_country',
+  'unread_count',
+  'user_a_room_name',
+  'user_b_room_name',
 ].sort();
 const MESSAGE_KEYS = ['client_id', 'content', 'id', 'is_read', 'reactions', 'sent_at', 'sender_id', 'seq'].sort();
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -38,8 +50,14 @@ async function pair(countries: [string, string] = ['FR', 'NG']): Promise<Pair> {
 type Event = Record<string, unknown>;
 type Result = Record<string, any> & { i: number; ok: boolean };
 
-const message = (room: string, user: SqlUser, content: unknown, clientId?: string): Event =>
-  ({ kind: 'message', room, user: user.id, origin: 'test', content, ...(clientId === undefined ? {} : { client_id: clientId }) });
+const message = (room: string, user: SqlUser, content: unknown, clientId?: string): Event => ({
+  kind: 'message',
+  room,
+  user: user.id,
+  origin: 'test',
+  content,
+  ...(clientId === undefined ? {} : { client_id: clientId }),
+});
 const read = (room: string, user: SqlUser, messageId: string): Event => ({ kind: 'read', room, user: user.id, message_id: messageId });
 const typing = (room: string, user: SqlUser): Event => ({ kind: 'typing', room, user: user.id });
 
@@ -47,7 +65,11 @@ const typing = (room: string, user: SqlUser): Event => ({ kind: 'typing', room, 
 async function post(...events: Event[]): Promise<Result[]> {
   const { rows } = await client.query('select api.post_events($1) as results', [JSON.stringify(events.map((e, i) => ({ i, ...e })))]);
   const results: Result[] = rows[0].results;
-  assert.deepEqual(results.map((r) => r.i).sort((x, y) => x - y), events.map((_, i) => i), 'one result per event');
+  assert.deepEqual(
+    results.map((r) => r.i).sort((x, y) => x - y),
+    events.map((_, i) => i),
+    'one result per event',
+  );
   return events.map((_, i) => results.find((r) => r.i === i)!);
 }
 
@@ -65,8 +87,13 @@ async function myRooms(user: SqlUser): Promise<Array<Record<string, any>>> {
   return (await client.query('select api.my_rooms($1) as rooms', [user.id])).rows[0].rooms;
 }
 async function page(user: SqlUser, roomId: string, options: { limit?: number; before?: string; afterSeq?: number } = {}) {
-  const { rows } = await client.query('select api.room_messages($1, $2, $3, $4, $5) as page',
-    [user.id, roomId, options.limit ?? 200, options.before ?? null, options.afterSeq ?? null]);
+  const { rows } = await client.query('select api.room_messages($1, $2, $3, $4, $5) as page', [
+    user.id,
+    roomId,
+    options.limit ?? 200,
+    options.before ?? null,
+    options.afterSeq ?? null,
+  ]);
   return rows[0].page as { messages: Array<Record<string, any>>; has_more: boolean };
 }
 async function unreadCounts(user: SqlUser): Promise<Array<{ room_id: string; unread_count: number }>> {
@@ -74,8 +101,7 @@ async function unreadCounts(user: SqlUser): Promise<Array<{ room_id: string; unr
 }
 const expireNow = (roomId: string) =>
   asOwner(client, () => client.query(`update app.rooms set expires_at = now() - interval '1 second' where id = $1`, [roomId]));
-const count = async (sql: string, params: unknown[]) =>
-  Number((await asOwner(client, () => client.query(sql, params))).rows[0].n);
+const count = async (sql: string, params: unknown[]) => Number((await asOwner(client, () => client.query(sql, params))).rows[0].n);
 
 describe('room objects: api.room / api.my_rooms', () => {
   test('each member sees their side, their own name, the partner country', () =>
@@ -126,16 +152,32 @@ describe('room objects: api.room / api.my_rooms', () => {
         rooms.push(rows[0].result.room.id);
         // one transaction has one now(): spread the creation times by hand
         await asOwner(client, () =>
-          client.query(`update app.rooms set created_at = now() - make_interval(mins => $2) where id = $1`, [rows[0].result.room.id, 10 - k]));
+          client.query(`update app.rooms set created_at = now() - make_interval(mins => $2) where id = $1`, [
+            rows[0].result.room.id,
+            10 - k,
+          ]),
+        );
       }
       const listed = await myRooms(me);
-      assert.deepEqual(listed.map((r) => r.id), [...rooms].reverse());
-      assert.deepEqual(listed.map((r) => r.me), ['a', 'b', 'a', 'b']);
+      assert.deepEqual(
+        listed.map((r) => r.id),
+        [...rooms].reverse(),
+      );
+      assert.deepEqual(
+        listed.map((r) => r.me),
+        ['a', 'b', 'a', 'b'],
+      );
 
       await client.query('select api.close_room($1, $2)', [me.id, rooms[1]]);
       await expireNow(rooms[2]!);
-      assert.deepEqual((await myRooms(me)).map((r) => r.id), [rooms[3], rooms[0]]);
-      assert.deepEqual((await unreadCounts(me)).map((r) => r.room_id), [rooms[3], rooms[0]]);
+      assert.deepEqual(
+        (await myRooms(me)).map((r) => r.id),
+        [rooms[3], rooms[0]],
+      );
+      assert.deepEqual(
+        (await unreadCounts(me)).map((r) => r.room_id),
+        [rooms[3], rooms[0]],
+      );
     }));
 
   test('unread_count and last_message follow the messages, from each side', () =>
@@ -170,7 +212,14 @@ describe('room objects: api.room / api.my_rooms', () => {
       assert.deepEqual(await page(a, roomId), { messages: [], has_more: false });
 
       const results = await post(message(roomId, a, 'too late'), read(roomId, b, sent[0]!.id), typing(roomId, b));
-      assert.deepEqual(results.map((r) => [r.ok, r.code]), [[false, 'room_closed'], [false, 'room_closed'], [false, 'room_closed']]);
+      assert.deepEqual(
+        results.map((r) => [r.ok, r.code]),
+        [
+          [false, 'room_closed'],
+          [false, 'room_closed'],
+          [false, 'room_closed'],
+        ],
+      );
       await expectSqlError(client, 'select api.rename_room($1, $2, $3)', [a.id, roomId, 'late'], 'CRNFD');
       await expectSqlError(client, 'select api.close_room($1, $2)', [a.id, roomId], 'CRNFD');
       await expectSqlError(client, 'select api.open_room_socket($1, $2)', [a.id, roomId], 'CREXP');
@@ -222,19 +271,39 @@ describe('api.post_events', () => {
       const one = await pair();
       const two = await pair();
       const first = await post(
-        message(one.roomId, one.a, 'a1'), message(two.roomId, two.b, 'b1'), message(one.roomId, one.b, 'a2'),
-        message(two.roomId, two.a, 'b2'), message(one.roomId, one.a, 'a3'),
+        message(one.roomId, one.a, 'a1'),
+        message(two.roomId, two.b, 'b1'),
+        message(one.roomId, one.b, 'a2'),
+        message(two.roomId, two.a, 'b2'),
+        message(one.roomId, one.a, 'a3'),
       );
-      assert.deepEqual(first.map((r) => r.seq), [1, 1, 2, 2, 3]);
+      assert.deepEqual(
+        first.map((r) => r.seq),
+        [1, 1, 2, 2, 3],
+      );
       for (const r of first) {
         assert.equal(r.ok, true);
         assert.match(r.sent_at, ISO);
       }
       const second = await post(message(two.roomId, two.b, 'b3'), message(one.roomId, one.a, 'a4'));
-      assert.deepEqual(second.map((r) => r.seq), [3, 4]);
+      assert.deepEqual(
+        second.map((r) => r.seq),
+        [3, 4],
+      );
       const { messages } = await page(one.a, one.roomId);
-      assert.deepEqual(messages.map((m) => [m.seq, m.content]), [[1, 'a1'], [2, 'a2'], [3, 'a3'], [4, 'a4']]);
-      assert.deepEqual(messages.map((m) => m.id), [first[0]!.id, first[2]!.id, first[4]!.id, second[1]!.id]);
+      assert.deepEqual(
+        messages.map((m) => [m.seq, m.content]),
+        [
+          [1, 'a1'],
+          [2, 'a2'],
+          [3, 'a3'],
+          [4, 'a4'],
+        ],
+      );
+      assert.deepEqual(
+        messages.map((m) => m.id),
+        [first[0]!.id, first[2]!.id, first[4]!.id, second[1]!.id],
+      );
       const { rows } = await asOwner(client, () => client.query('select last_seq from app.rooms where id = $1', [one.roomId]));
       assert.equal(Number(rows[0].last_seq), 4);
     }));
@@ -251,21 +320,38 @@ describe('api.post_events', () => {
     asGateway(client, async () => {
       const { a, b, roomId } = await pair();
       const [first] = await post(message(roomId, a, 'hello', 'c-1'));
-      assert.deepEqual({ ...first, id: undefined, sent_at: undefined }, { i: 0, ok: true, seq: 1, client_id: 'c-1', id: undefined, sent_at: undefined });
+      assert.deepEqual(
+        { ...first, id: undefined, sent_at: undefined },
+        { i: 0, ok: true, seq: 1, client_id: 'c-1', id: undefined, sent_at: undefined },
+      );
 
-      const again = await post(message(roomId, a, 'hello (retry)', 'c-1'), message(roomId, a, 'next', 'c-2'), message(roomId, a, 'next again', 'c-2'));
-      assert.deepEqual(again.map((r) => [r.ok, r.id, r.seq, r.client_id, r.sent_at]), [
-        [true, first!.id, 1, 'c-1', first!.sent_at],
-        [true, again[1]!.id, 2, 'c-2', again[1]!.sent_at],
-        [true, again[1]!.id, 2, 'c-2', again[1]!.sent_at],
-      ]);
+      const again = await post(
+        message(roomId, a, 'hello (retry)', 'c-1'),
+        message(roomId, a, 'next', 'c-2'),
+        message(roomId, a, 'next again', 'c-2'),
+      );
+      assert.deepEqual(
+        again.map((r) => [r.ok, r.id, r.seq, r.client_id, r.sent_at]),
+        [
+          [true, first!.id, 1, 'c-1', first!.sent_at],
+          [true, again[1]!.id, 2, 'c-2', again[1]!.sent_at],
+          [true, again[1]!.id, 2, 'c-2', again[1]!.sent_at],
+        ],
+      );
       // the same client_id from the partner is the partner's own message
       const [partner] = await post(message(roomId, b, 'mine', 'c-1'));
       assert.equal(partner!.seq, 3);
       assert.notEqual(partner!.id, first!.id);
 
       const { messages } = await page(a, roomId);
-      assert.deepEqual(messages.map((m) => [m.seq, m.content]), [[1, 'hello'], [2, 'next'], [3, 'mine']]);
+      assert.deepEqual(
+        messages.map((m) => [m.seq, m.content]),
+        [
+          [1, 'hello'],
+          [2, 'next'],
+          [3, 'mine'],
+        ],
+      );
       // only one unread per stored message
       assert.equal((await roomOf(b, roomId)).unread_count, 2);
       assert.equal(await count('select count(*) as n from app.messages where room_id = $1', [roomId]), 3);
@@ -292,19 +378,44 @@ describe('api.post_events', () => {
         typing(closed.roomId, closed.b),
         message(roomId, a, 'x'.repeat(4000)),
       );
-      assert.deepEqual(results.map((r) => (r.ok ? r.seq : r.code)), [
-        1, 'room_not_found', 'room_closed', 'invalid_content', 'invalid_content', 'invalid_content', 'invalid_client_id',
-        'room_not_found', 2, 'room_not_found', 'room_not_found', 'room_closed', 3,
-      ]);
+      assert.deepEqual(
+        results.map((r) => (r.ok ? r.seq : r.code)),
+        [
+          1,
+          'room_not_found',
+          'room_closed',
+          'invalid_content',
+          'invalid_content',
+          'invalid_content',
+          'invalid_client_id',
+          'room_not_found',
+          2,
+          'room_not_found',
+          'room_not_found',
+          'room_closed',
+          3,
+        ],
+      );
       const { messages } = await page(a, roomId);
-      assert.deepEqual(messages.map((m) => m.seq), [1, 2, 3]);
+      assert.deepEqual(
+        messages.map((m) => m.seq),
+        [1, 2, 3],
+      );
     }));
 
   test('a message event without content is refused alone', () =>
     asGateway(client, async () => {
       const { a, roomId } = await pair();
-      const results = await post(message(roomId, a, 'before'), message(roomId, a, undefined), message(roomId, a, null), message(roomId, a, 'after'));
-      assert.deepEqual(results.map((r) => (r.ok ? r.seq : r.code)), [1, 'invalid_content', 'invalid_content', 2]);
+      const results = await post(
+        message(roomId, a, 'before'),
+        message(roomId, a, undefined),
+        message(roomId, a, null),
+        message(roomId, a, 'after'),
+      );
+      assert.deepEqual(
+        results.map((r) => (r.ok ? r.seq : r.code)),
+        [1, 'invalid_content', 'invalid_content', 2],
+      );
     }));
 
   test('unread counters and the read high-water mark, which never moves back', () =>
@@ -321,21 +432,41 @@ describe('api.post_events', () => {
       assert.deepEqual(await post(read(roomId, b, sent[0]!.id)), [{ i: 0, ok: true, moved: false }]);
       assert.deepEqual(await post(read(roomId, b, sent[1]!.id)), [{ i: 0, ok: true, moved: false }]);
       assert.equal((await roomOf(b, roomId)).unread_count, 1);
-      assert.deepEqual((await page(a, roomId)).messages.map((m) => [m.seq, m.is_read]), [[1, true], [2, true], [3, false], [4, false]]);
-      assert.deepEqual((await page(b, roomId)).messages.map((m) => m.is_read), [true, true, false, false]);
+      assert.deepEqual(
+        (await page(a, roomId)).messages.map((m) => [m.seq, m.is_read]),
+        [
+          [1, true],
+          [2, true],
+          [3, false],
+          [4, false],
+        ],
+      );
+      assert.deepEqual(
+        (await page(b, roomId)).messages.map((m) => m.is_read),
+        [true, true, false, false],
+      );
 
       // one's own message, an unknown one, one of another room
       const other = await pair();
       const [elsewhere] = await send(other.roomId, other.a, 1);
-      const refused = await post(read(roomId, a, sent[2]!.id), read(roomId, b, fromB[0]!.id), read(roomId, b, UNKNOWN), read(roomId, b, elsewhere!.id));
-      assert.deepEqual(refused.map((r) => r.code), ['message_not_found', 'message_not_found', 'message_not_found', 'message_not_found']);
+      const refused = await post(
+        read(roomId, a, sent[2]!.id),
+        read(roomId, b, fromB[0]!.id),
+        read(roomId, b, UNKNOWN),
+        read(roomId, b, elsewhere!.id),
+      );
+      assert.deepEqual(
+        refused.map((r) => r.code),
+        ['message_not_found', 'message_not_found', 'message_not_found', 'message_not_found'],
+      );
 
       // a message and a read of it in one batch: reads run after the batch's messages
       await post(message(roomId, b, 'news'), read(roomId, b, sent[2]!.id));
       assert.equal((await roomOf(b, roomId)).unread_count, 0);
       assert.equal((await roomOf(a, roomId)).unread_count, 2);
       const { rows } = await asOwner(client, () =>
-        client.query('select read_seq_a, read_seq_b, read_at_b is not null as read_at from app.rooms where id = $1', [roomId]));
+        client.query('select read_seq_a, read_seq_b, read_at_b is not null as read_at from app.rooms where id = $1', [roomId]),
+      );
       assert.deepEqual(rows[0], { read_seq_a: '0', read_seq_b: '3', read_at: true });
     }));
 
@@ -348,7 +479,7 @@ describe('api.post_events', () => {
 });
 
 describe('message objects: sender ids and aliases', () => {
-  test('own messages carry the caller\'s id, the partner\'s a per-room alias; account ids never leak', () =>
+  test("own messages carry the caller's id, the partner's a per-room alias; account ids never leak", () =>
     asGateway(client, async () => {
       const { a, b, roomId } = await pair();
       await post(message(roomId, a, 'from a', 'ca'), message(roomId, b, 'from b', 'cb'));
@@ -368,8 +499,14 @@ describe('message objects: sender ids and aliases', () => {
       assert.notEqual(aliasOfB, b.id);
       assert.notEqual(aliasOfA, aliasOfB);
       // client_id is shown to its sender only
-      assert.deepEqual(asA.map((m) => m.client_id), ['ca', null]);
-      assert.deepEqual(asB.map((m) => m.client_id), [null, 'cb']);
+      assert.deepEqual(
+        asA.map((m) => m.client_id),
+        ['ca', null],
+      );
+      assert.deepEqual(
+        asB.map((m) => m.client_id),
+        [null, 'cb'],
+      );
 
       // nothing b can read names a's account
       const seenByB = JSON.stringify([asB, await roomOf(b, roomId), await myRooms(b)]);
@@ -400,12 +537,29 @@ describe('message objects: sender ids and aliases', () => {
       assert.notEqual(aliasOfB, b.id);
       // one transaction has one now(): the reactions' order is not the point here
       const sorted = (list: Array<{ user_id: string; emoji: string }>) => [...list].sort((x, y) => x.emoji.localeCompare(y.emoji));
-      assert.deepEqual(sorted(asA!.reactions), sorted([{ user_id: a.id, emoji: '👍' }, { user_id: aliasOfB, emoji: '❤️' }]));
-      assert.deepEqual(sorted(asB!.reactions), sorted([{ user_id: aliasOfA, emoji: '👍' }, { user_id: b.id, emoji: '❤️' }]));
+      assert.deepEqual(
+        sorted(asA!.reactions),
+        sorted([
+          { user_id: a.id, emoji: '👍' },
+          { user_id: aliasOfB, emoji: '❤️' },
+        ]),
+      );
+      assert.deepEqual(
+        sorted(asB!.reactions),
+        sorted([
+          { user_id: aliasOfA, emoji: '👍' },
+          { user_id: b.id, emoji: '❤️' },
+        ]),
+      );
       // re-posting replaces, one reaction per user
       await client.query('select api.react($1, $2, $3)', [a.id, sent!.id, '🎉']);
-      assert.deepEqual(sorted((await page(b, roomId)).messages[0]!.reactions),
-        sorted([{ user_id: b.id, emoji: '❤️' }, { user_id: aliasOfA, emoji: '🎉' }]));
+      assert.deepEqual(
+        sorted((await page(b, roomId)).messages[0]!.reactions),
+        sorted([
+          { user_id: b.id, emoji: '❤️' },
+          { user_id: aliasOfA, emoji: '🎉' },
+        ]),
+      );
       await expectSqlError(client, 'select api.react($1, $2, $3)', [a.id, sent!.id, null], 'CVEMO');
     }));
 });
@@ -422,7 +576,10 @@ describe('api.room_messages', () => {
       const all = await page(a, roomId);
       assert.deepEqual(seqs(all), range(1, 25));
       assert.equal(all.has_more, false);
-      assert.deepEqual(all.messages.map((m) => m.id), sent.map((r) => r.id));
+      assert.deepEqual(
+        all.messages.map((m) => m.id),
+        sent.map((r) => r.id),
+      );
 
       const newest = await page(a, roomId, { limit: 10 });
       assert.deepEqual(seqs(newest), range(16, 25));
@@ -518,7 +675,8 @@ describe('closing and expiring', () => {
       assert.equal((await client.query(EXPIRE, [roomId])).rows[0].done, false);
       assert.equal((await client.query(EXPIRE, [UNKNOWN])).rows[0].done, false);
       const { rows } = await asOwner(client, () =>
-        client.query('select closed_reason, closed_at = now() as now, unread_a, unread_b from app.rooms where id = $1', [roomId]));
+        client.query('select closed_reason, closed_at = now() as now, unread_a, unread_b from app.rooms where id = $1', [roomId]),
+      );
       assert.deepEqual(rows[0], { closed_reason: 'expired', now: true, unread_a: 0, unread_b: 0 });
       assert.equal(await count('select count(*) as n from app.messages where room_id = $1', [roomId]), 0);
     }));
@@ -529,8 +687,12 @@ describe('closing and expiring', () => {
       const DUE = 'select api.expire_due_rooms($1) as n';
       // anything due before this test (none expected) is swept first
       await client.query(DUE, [100000]);
-      await asOwner(client, () => client.query(`update app.rooms set expires_at = now() - interval '2 minutes' where id = $1`, [rooms[1]!.roomId]));
-      await asOwner(client, () => client.query(`update app.rooms set expires_at = now() - interval '1 minute' where id = $1`, [rooms[2]!.roomId]));
+      await asOwner(client, () =>
+        client.query(`update app.rooms set expires_at = now() - interval '2 minutes' where id = $1`, [rooms[1]!.roomId]),
+      );
+      await asOwner(client, () =>
+        client.query(`update app.rooms set expires_at = now() - interval '1 minute' where id = $1`, [rooms[2]!.roomId]),
+      );
       // closed first, then past its expires_at: not expired again
       await client.query('select api.close_room($1, $2)', [rooms[3]!.a.id, rooms[3]!.roomId]);
       await expireNow(rooms[3]!.roomId);
@@ -557,16 +719,41 @@ describe('events on chat_events (committed)', () => {
 
   test('messages.created carries every stored message with its seq; read.moved only when the mark moves; nothing from a rollback', async () => {
     const { a, b, roomId } = await pair();
-    const sent = await post(message(roomId, a, 'one', 'k1'), message(roomId, a, 'two'), message(roomId, b, 'three'), message(roomId, a, ''));
+    const sent = await post(
+      message(roomId, a, 'one', 'k1'),
+      message(roomId, a, 'two'),
+      message(roomId, b, 'three'),
+      message(roomId, a, ''),
+    );
     await listener.flush(client);
     const created = listener.messages(roomId);
-    assert.deepEqual(created.map((e) => e.seq), [1, 2, 3]);
+    assert.deepEqual(
+      created.map((e) => e.seq),
+      [1, 2, 3],
+    );
     assert.deepEqual(created[0], {
-      room: roomId, users: [a.id, b.id], seq: 1, id: sent[0]!.id, side: 'a', sender: a.id,
-      alias: created[0]!.alias, recipient: b.id, content: 'one', client_id: 'k1', sent_at: sent[0]!.sent_at,
-      unread_count: 1, origin: 'test',
+      room: roomId,
+      users: [a.id, b.id],
+      seq: 1,
+      id: sent[0]!.id,
+      side: 'a',
+      sender: a.id,
+      alias: created[0]!.alias,
+      recipient: b.id,
+      content: 'one',
+      client_id: 'k1',
+      sent_at: sent[0]!.sent_at,
+      unread_count: 1,
+      origin: 'test',
     });
-    assert.deepEqual(created.map((e) => [e.side, e.recipient, e.unread_count]), [['a', b.id, 1], ['a', b.id, 2], ['b', a.id, 1]]);
+    assert.deepEqual(
+      created.map((e) => [e.side, e.recipient, e.unread_count]),
+      [
+        ['a', b.id, 1],
+        ['a', b.id, 2],
+        ['b', a.id, 1],
+      ],
+    );
     // one batch, one notifying commit: its small messages share one envelope
     assert.equal(listener.all((e) => e.type === 'messages.created' && e.messages.some((m: Envelope) => m.room === roomId)).length, 1);
     assert.equal(created[0]!.alias, created[1]!.alias);
@@ -618,15 +805,17 @@ describe('events on chat_events (committed)', () => {
   test('room.closed exactly once with reason expired, however many expire calls', async () => {
     const { a, b, roomId } = await pair();
     await expireCommitted(roomId);
-    const calls = await Promise.all([connect(db.url), connect(db.url), connect(db.url)].map(async (pending) => {
-      const c = await pending;
-      try {
-        const { rows } = await c.query('select api.expire_room($1) as done', [roomId]);
-        return rows[0].done as boolean;
-      } finally {
-        await c.end();
-      }
-    }));
+    const calls = await Promise.all(
+      [connect(db.url), connect(db.url), connect(db.url)].map(async (pending) => {
+        const c = await pending;
+        try {
+          const { rows } = await c.query('select api.expire_room($1) as done', [roomId]);
+          return rows[0].done as boolean;
+        } finally {
+          await c.end();
+        }
+      }),
+    );
     assert.deepEqual(calls.filter(Boolean).length, 1, `exactly one call expires the room: ${calls}`);
     assert.equal((await client.query('select api.expire_due_rooms() as n')).rows[0].n, 0);
     await listener.flush(client);

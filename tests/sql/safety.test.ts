@@ -78,7 +78,10 @@ describe('blocks: api.block_room / api.unblock_room / api.blocks', () => {
       assert.equal(Number((await owner('select count(*) from app.messages where room_id = $1', [roomId])).rows[0].count), 0);
       await listener.flush(client);
       const closed = listener.all((e) => e.type === 'room.closed' && e.room === roomId);
-      assert.deepEqual(closed.map((e) => [e.reason, e.users]), [['blocked', [a.id, b.id]]]);
+      assert.deepEqual(
+        closed.map((e) => [e.reason, e.users]),
+        [['blocked', [a.id, b.id]]],
+      );
       const seen = (await client.query('select api.room($1, $2) as room', [a.id, roomId])).rows[0].room;
       assert.deepEqual([seen.is_active, seen.closed_reason], [false, 'blocked']);
     } finally {
@@ -97,7 +100,10 @@ describe('blocks: api.block_room / api.unblock_room / api.blocks', () => {
       await owner('update app.rooms set user_a = $1 where id = $2', [a.id, second]); // a second room of a
       await block(a, second);
       const list = (await client.query('select api.blocks($1) as blocks', [a.id])).rows[0].blocks;
-      assert.deepEqual(list.map((x: any) => x.room_id), [second, roomId]);
+      assert.deepEqual(
+        list.map((x: any) => x.room_id),
+        [second, roomId],
+      );
       for (const entry of list) {
         assert.deepEqual(Object.keys(entry).sort(), ['blocked_at', 'room_id']);
         assert.match(entry.blocked_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
@@ -131,17 +137,37 @@ describe('blocks: api.block_room / api.unblock_room / api.blocks', () => {
 
 describe('reports: api.report_room', () => {
   const REPORT = 'select api.report_room($1, $2, $3, $4, $5, $6, $7::interval, $8::interval)';
-  const report = (user: SqlUser, roomId: string, options: { reason?: string; note?: string | null; include?: boolean; threshold?: number; window?: string } = {}) =>
-    client.query(REPORT, [user.id, roomId, options.reason ?? 'harassment', options.note ?? null, options.include ?? false,
-      options.threshold ?? 3, options.window ?? '24 hours', '2 hours']);
+  const report = (
+    user: SqlUser,
+    roomId: string,
+    options: { reason?: string; note?: string | null; include?: boolean; threshold?: number; window?: string } = {},
+  ) =>
+    client.query(REPORT, [
+      user.id,
+      roomId,
+      options.reason ?? 'harassment',
+      options.note ?? null,
+      options.include ?? false,
+      options.threshold ?? 3,
+      options.window ?? '24 hours',
+      '2 hours',
+    ]);
   const reportRow = async (reporter: SqlUser, roomId: string) =>
     (await owner('select * from app.reports where reporter_id = $1 and room_id = $2', [reporter.id, roomId])).rows[0];
 
   test('keeps the room metadata; with consent the last 50 messages, marked by side; without it no content', () =>
     asGateway(client, async () => {
       const { a, b, roomId } = await pair(['FR', 'NG']);
-      await sendMessages(roomId, a, Array.from({ length: 30 }, (_, i) => `a${i + 1}`));
-      await sendMessages(roomId, b, Array.from({ length: 30 }, (_, i) => `b${i + 1}`));
+      await sendMessages(
+        roomId,
+        a,
+        Array.from({ length: 30 }, (_, i) => `a${i + 1}`),
+      );
+      await sendMessages(
+        roomId,
+        b,
+        Array.from({ length: 30 }, (_, i) => `b${i + 1}`),
+      );
       await report(a, roomId, { reason: 'spam', note: '  rude  ', include: true });
       const withConsent = await reportRow(a, roomId);
       assert.equal(withConsent.reported_id, b.id);
@@ -149,7 +175,11 @@ describe('reports: api.report_room', () => {
       assert.equal(withConsent.note, 'rude');
       assert.deepEqual([withConsent.reporter_country, withConsent.reported_country], ['FR', 'NG']);
       assert.equal(withConsent.messages.length, 50);
-      assert.deepEqual(withConsent.messages.map((m: any) => m.seq), Array.from({ length: 50 }, (_, i) => i + 11), 'the last 50, in order');
+      assert.deepEqual(
+        withConsent.messages.map((m: any) => m.seq),
+        Array.from({ length: 50 }, (_, i) => i + 11),
+        'the last 50, in order',
+      );
       assert.deepEqual(withConsent.messages[0], { seq: 11, from: 'reporter', content: 'a11', sent_at: withConsent.messages[0].sent_at });
       assert.equal(withConsent.messages.at(-1).from, 'reported');
       assert.equal(withConsent.messages.at(-1).content, 'b30');
@@ -206,7 +236,8 @@ describe('reports: api.report_room', () => {
       assert.equal((await owner('select count(*)::int as n from app.pool_entries where user_id = $1', [target.id])).rows[0].n, 0);
       const error = await expectSqlError(client, JOIN, [target.id, false], 'CPSUS');
       assert.match(error.message, /^suspended from matching until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z after reports from other users$/);
-      const until = (await owner(`select suspended_until = now() + interval '2 hours' as ok from app.users where id = $1`, [target.id])).rows[0];
+      const until = (await owner(`select suspended_until = now() + interval '2 hours' as ok from app.users where id = $1`, [target.id]))
+        .rows[0];
       assert.equal(until.ok, true, 'suspended for the configured time');
       // once the time has passed, it is matched again
       await owner(`update app.users set suspended_until = now() - interval '1 second' where id = $1`, [target.id]);
@@ -302,7 +333,9 @@ describe('accounts: api.auth_state, api.logout_all, api.change_password, api.del
       await client.query('select api.sync_presence($1, $2, $3)', ['00000000-0000-4000-8000-0000000000aa', [a.id], []]);
       await join(a);
       await client.query('select api.password_check_begin($1)', [a.id]);
-      await owner(`insert into app.rate_limits (key, attempts, window_start) values ('user:' || $1 || ' from 127.0.0.1', 1, now())`, [a.id]);
+      await owner(`insert into app.rate_limits (key, attempts, window_start) values ('user:' || $1 || ' from 127.0.0.1', 1, now())`, [
+        a.id,
+      ]);
 
       await client.query('select api.delete_account($1)', [a.id]);
 
@@ -318,14 +351,26 @@ describe('accounts: api.auth_state, api.logout_all, api.change_password, api.del
       }
       // the partner's open room was closed and told; b's own rows are untouched
       await listener.flush(client);
-      assert.deepEqual(listener.all((e) => e.type === 'room.closed' && e.room === roomId).map((e) => e.reason), ['closed']);
-      assert.deepEqual(listener.all((e) => e.type === 'user.deleted').map((e) => e.user), [a.id]);
+      assert.deepEqual(
+        listener.all((e) => e.type === 'room.closed' && e.room === roomId).map((e) => e.reason),
+        ['closed'],
+      );
+      assert.deepEqual(
+        listener.all((e) => e.type === 'user.deleted').map((e) => e.user),
+        [a.id],
+      );
       assert.deepEqual((await client.query('select api.my_rooms($1) as r', [b.id])).rows[0].r, []);
       assert.equal(Number(await authState(b)), 0);
       assert.equal(await authState(a), null);
       // c's report about a stays for operators, without a's id; a's report about c is gone
-      const { rows: reports } = await owner('select reporter_id, reported_id, messages from app.reports where room_id is null or room_id = $1', [closedRoom]);
-      assert.deepEqual(reports.map((r) => [r.reporter_id, r.reported_id]), [[c.id, null]]);
+      const { rows: reports } = await owner(
+        'select reporter_id, reported_id, messages from app.reports where room_id is null or room_id = $1',
+        [closedRoom],
+      );
+      assert.deepEqual(
+        reports.map((r) => [r.reporter_id, r.reported_id]),
+        [[c.id, null]],
+      );
       await assert.rejects(client.query('select api.delete_account($1)', [a.id]), { code: 'CUNFD' });
     } finally {
       await listener.stop();

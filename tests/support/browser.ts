@@ -20,8 +20,16 @@ export function launchChromium(executablePath: string): Promise<Browser> {
     executablePath,
     headless: true,
     // no sandbox as root in CI; no background traffic: the machine's network is closed
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
   });
 }
 
@@ -33,7 +41,10 @@ export class WatchedPage {
   readonly errors: string[] = [];
   private expected: RegExp[] = [];
 
-  private constructor(readonly page: Page, readonly name: string) {
+  private constructor(
+    readonly page: Page,
+    readonly name: string,
+  ) {
     page.on('console', (message) => {
       if (message.type() !== 'error') return;
       const text = `${message.text()} (${message.location().url})`;

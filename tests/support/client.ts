@@ -17,7 +17,10 @@ export async function request<T = any>(
   method: string,
   path: string,
   options: {
-    token?: string; body?: unknown; rawBody?: string; headers?: Record<string, string>;
+    token?: string;
+    body?: unknown;
+    rawBody?: string;
+    headers?: Record<string, string>;
     /** false only for a server that is not this API (a test's own uWS app): skips the contract check. */
     contract?: boolean;
   } = {},
@@ -54,12 +57,22 @@ export function uniqueName(prefix = 'u'): string {
   return `${prefix}${randomBytes(5).toString('hex')}`;
 }
 
-export async function registerUser(base: string, overrides: Partial<{ pseudo: string; email: string; country: string; password: string }> = {}): Promise<TestUser> {
+export async function registerUser(
+  base: string,
+  overrides: Partial<{ pseudo: string; email: string; country: string; password: string }> = {},
+): Promise<TestUser> {
   const pseudo = overrides.pseudo ?? uniqueName();
   const input = { pseudo, email: `${pseudo}@example.com`, country: 'FR', password: 'correct horse', ...overrides };
   const res = await request(base, 'POST', '/auth/register', { body: input });
   if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
-  return { token: res.body.token, id: res.body.user.id, pseudo: res.body.user.pseudo, email: res.body.user.email, password: input.password, country: res.body.user.country };
+  return {
+    token: res.body.token,
+    id: res.body.user.id,
+    pseudo: res.body.user.pseudo,
+    email: res.body.user.email,
+    password: input.password,
+    country: res.body.user.country,
+  };
 }
 
 /** Two new users paired into a room: `a` waited, `b` joined. */
@@ -89,7 +102,10 @@ export class TestSocket {
   private cursor = 0;
   private waiters: Array<() => void> = [];
 
-  private constructor(readonly ws: WebSocket, url: string) {
+  private constructor(
+    readonly ws: WebSocket,
+    url: string,
+  ) {
     const channel = channelOf(url);
     ws.on('message', (data) => {
       const frame = JSON.parse(data.toString());
@@ -147,8 +163,10 @@ export class TestSocket {
       }
       const left = deadline - Date.now();
       if (left <= 0 || this.closeCode !== undefined) {
-        throw new Error(`no frame matching ${typeof match === 'string' ? match : 'predicate'} within ${timeoutMs} ms` +
-          ` (closed: ${this.closeCode}); got: ${JSON.stringify(this.frames.slice(-5))}`);
+        throw new Error(
+          `no frame matching ${typeof match === 'string' ? match : 'predicate'} within ${timeoutMs} ms` +
+            ` (closed: ${this.closeCode}); got: ${JSON.stringify(this.frames.slice(-5))}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);

@@ -16,7 +16,10 @@ const joiners = Number(process.argv[3] ?? 600);
 const app = await startApp(testConfig(), url);
 const owner = new pg.Client({ connectionString: url });
 await owner.connect();
-const users = await insertUsers(owner, Array.from({ length: joiners }, (_, k) => ['FR', 'DE', 'NG'][k % 3]!));
+const users = await insertUsers(
+  owner,
+  Array.from({ length: joiners }, (_, k) => ['FR', 'DE', 'NG'][k % 3]!),
+);
 await owner.end();
 const tokens = await Promise.all(users.map((u) => signToken(u.id)));
 const base = `http://127.0.0.1:${app.port}`;

@@ -14,11 +14,13 @@ import pg from 'pg';
 
 /** Connections acting as chat_gateway (api.* only): role set in the start-up packet, as src/db/pool.ts does. */
 export async function gatewayClients(url: string, count: number): Promise<pg.Client[]> {
-  return Promise.all(Array.from({ length: count }, async () => {
-    const client = new pg.Client({ connectionString: url, options: '-c role=chat_gateway' });
-    await client.connect();
-    return client;
-  }));
+  return Promise.all(
+    Array.from({ length: count }, async () => {
+      const client = new pg.Client({ connectionString: url, options: '-c role=chat_gateway' });
+      await client.connect();
+      return client;
+    }),
+  );
 }
 
 export async function closeAll(clients: pg.Client[]): Promise<void> {
@@ -47,7 +49,9 @@ export async function waitUntil(check: () => Promise<boolean>, what: string, tim
 async function waitersOn(owner: pg.ClientBase, key: number): Promise<number> {
   const { rows } = await owner.query<{ n: number }>(
     `select count(*)::int as n from pg_locks
-      where locktype = 'advisory' and classid = 0 and objid = $1 and objsubid = 1 and not granted`, [key]);
+      where locktype = 'advisory' and classid = 0 and objid = $1 and objsubid = 1 and not granted`,
+    [key],
+  );
   return rows[0]!.n;
 }
 
@@ -78,7 +82,9 @@ async function runGated<T>(step: Step, key: number): Promise<Outcome<T>> {
     // the gate and the step in one statement: nothing between the release and the call
     const { rows } = await step.client.query(
       `with gate as materialized (select pg_advisory_xact_lock_shared($${params.length + 1}::bigint))
-       select (${step.sql}) as result from gate`, [...params, key]);
+       select (${step.sql}) as result from gate`,
+      [...params, key],
+    );
     await step.client.query('commit');
     return { ok: true, result: rows[0].result as T };
   } catch (error) {
@@ -114,6 +120,8 @@ export async function rounds(count: number, body: (round: number) => Promise<voi
 export async function blockedOnLock(owner: pg.ClientBase, client: pg.Client): Promise<boolean> {
   const pid = (client as unknown as { processID: number }).processID;
   const { rows } = await owner.query<{ waiting: boolean }>(
-    `select wait_event_type = 'Lock' as waiting from pg_stat_activity where pid = $1`, [pid]);
+    `select wait_event_type = 'Lock' as waiting from pg_stat_activity where pid = $1`,
+    [pid],
+  );
   return rows[0]?.waiting === true;
 }

@@ -11,7 +11,11 @@ import { buildOpenApi } from '../../src/docs/openapi.js';
  */
 
 const openApi = buildOpenApi() as { paths: Record<string, Record<string, any>> };
-const asyncApi = buildAsyncApi() as { channels: Record<string, any>; operations: Record<string, any>; components: { messages: Record<string, any> } };
+const asyncApi = buildAsyncApi() as {
+  channels: Record<string, any>;
+  operations: Record<string, any>;
+  components: { messages: Record<string, any> };
+};
 
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajvFormats.default(ajv);
@@ -60,13 +64,17 @@ export function checkHttpResponse(method: string, url: string, status: number, h
     const validate = validatorAt('openapi#/components/schemas/Error');
     if (head && status === 404) return;
     if (status !== 404 || !validate(body) || (body as { code: string }).code !== 'route_not_found') {
-      throw new ContractError(`contract: ${where} is not in /openapi.json, and the answer is not 404 route_not_found: ${JSON.stringify(body)}`);
+      throw new ContractError(
+        `contract: ${where} is not in /openapi.json, and the answer is not 404 route_not_found: ${JSON.stringify(body)}`,
+      );
     }
     return;
   }
   const response = operation.responses[String(status)];
   if (!response) {
-    throw new ContractError(`contract: ${where}: status ${status} is not documented for this operation in /openapi.json (${JSON.stringify(body)})`);
+    throw new ContractError(
+      `contract: ${where}: status ${status} is not documented for this operation in /openapi.json (${JSON.stringify(body)})`,
+    );
   }
   for (const [name, header] of Object.entries(response.headers ?? {}) as Array<[string, { required?: boolean }]>) {
     if (header.required && !headers.has(name)) throw new ContractError(`contract: ${where}: header ${name} is missing`);
@@ -74,13 +82,17 @@ export function checkHttpResponse(method: string, url: string, status: number, h
   const contentType = (headers.get('content-type') ?? '').split(';')[0]!.trim();
   const media = response.content?.[contentType];
   if (!media) {
-    throw new ContractError(`contract: ${where}: content-type "${contentType}" is not one of ${Object.keys(response.content ?? {}).join(', ')}`);
+    throw new ContractError(
+      `contract: ${where}: content-type "${contentType}" is not one of ${Object.keys(response.content ?? {}).join(', ')}`,
+    );
   }
   if (!media.schema || head) return;
   const pointer = `openapi#/paths/${escapePointer(template!)}/${verb}/responses/${status}/content/${escapePointer(contentType)}/schema`;
   const validate = validatorAt(pointer);
   if (!validate(body)) {
-    throw new ContractError(`contract: ${where}: body does not match /openapi.json: ${describeErrors(validate)}; body: ${JSON.stringify(body).slice(0, 500)}`);
+    throw new ContractError(
+      `contract: ${where}: body does not match /openapi.json: ${describeErrors(validate)}; body: ${JSON.stringify(body).slice(0, 500)}`,
+    );
   }
 }
 
@@ -108,9 +120,11 @@ export function channelOf(url: string): 'room' | 'notifications' {
 export function checkServerFrame(channel: 'room' | 'notifications', frame: unknown): string | undefined {
   const type = (frame as { type?: unknown })?.type;
   const pointer = typeof type === 'string' ? framesOf[channel].get(type) : undefined;
-  if (!pointer) return `contract: a ${channel} socket received a frame of type ${JSON.stringify(type)}, which /asyncapi.json does not list: ${JSON.stringify(frame)}`;
+  if (!pointer)
+    return `contract: a ${channel} socket received a frame of type ${JSON.stringify(type)}, which /asyncapi.json does not list: ${JSON.stringify(frame)}`;
   const validate = validatorAt(pointer);
-  if (!validate(frame)) return `contract: ${channel} frame "${type}" does not match /asyncapi.json: ${describeErrors(validate)}; frame: ${JSON.stringify(frame).slice(0, 500)}`;
+  if (!validate(frame))
+    return `contract: ${channel} frame "${type}" does not match /asyncapi.json: ${describeErrors(validate)}; frame: ${JSON.stringify(frame).slice(0, 500)}`;
   return undefined;
 }
 

@@ -21,8 +21,14 @@ export function fakeTable(total: number, socketFrames: () => number, side: 'a' |
       async query(_sql: string, [, after, limit]: [string, number, number]) {
         table.reads.push({ after, limit, framesSentBefore: socketFrames() });
         const rows: FeedMessage[] = range(after + 1, Math.min(table.total, after + limit)).map((seq) => ({
-          seq, id: `m${seq}`, side, sender: `user-${side}`, alias: `alias-${side}`, content: `message ${seq}`,
-          client_id: `c${seq}`, sent_at: '2026-11-30T00:00:00.000Z',
+          seq,
+          id: `m${seq}`,
+          side,
+          sender: `user-${side}`,
+          alias: `alias-${side}`,
+          content: `message ${seq}`,
+          client_id: `c${seq}`,
+          sent_at: '2026-11-30T00:00:00.000Z',
         }));
         return { rows };
       },
@@ -36,9 +42,21 @@ export function fakeSocket(afterSeq: number | null, drainedFrames = Infinity) {
   const frames: Array<{ type: string; seq: number }> = [];
   let closedWith: number | undefined;
   const data: RoomSocketData = {
-    id: 1, userId: 'user-a', issuedAt: 0, roomId: 'room', side: 'a', afterSeq, lastSeqAtHandshake: afterSeq ?? 0, joined: false,
-    slot: { release: () => {} }, waitingFrames: [], waitingBytes: 0, ackedSeqs: new Set(), replies: Promise.resolve(),
-    unanswered: 0, closed: false,
+    id: 1,
+    userId: 'user-a',
+    issuedAt: 0,
+    roomId: 'room',
+    side: 'a',
+    afterSeq,
+    lastSeqAtHandshake: afterSeq ?? 0,
+    joined: false,
+    slot: { release: () => {} },
+    waitingFrames: [],
+    waitingBytes: 0,
+    ackedSeqs: new Set(),
+    replies: Promise.resolve(),
+    unanswered: 0,
+    closed: false,
   };
   const ws = {
     getUserData: () => data,

@@ -81,8 +81,14 @@ export interface ServerProcess {
 export async function spawnServerProcess(databaseUrl: string, env: Record<string, string> = {}): Promise<ServerProcess> {
   const child = spawn(process.execPath, ['dist/src/server.js'], {
     env: {
-      ...process.env, DATABASE_URL: databaseUrl, PORT: '0', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info',
-      REGISTRATIONS_PER_HOUR: '1000000', HASH_QUEUE: '10000', ...env,
+      ...process.env,
+      DATABASE_URL: databaseUrl,
+      PORT: '0',
+      JWT_SECRET: TEST_JWT_SECRET,
+      LOG_LEVEL: 'info',
+      REGISTRATIONS_PER_HOUR: '1000000',
+      HASH_QUEUE: '10000',
+      ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

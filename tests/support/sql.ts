@@ -25,10 +25,12 @@ export interface SqlUser {
 /** Registers a user through api.register (works as the gateway role or as the owner). */
 export async function sqlUser(client: pg.ClientBase, country = 'FR'): Promise<SqlUser> {
   const pseudo = `u${randomBytes(6).toString('hex')}`;
-  const { rows } = await client.query<{ user: SqlUser }>(
-    'select api.register($1, $2, $3, $4) as user',
-    [pseudo, `${pseudo}@example.com`, country, PASSWORD_HASH],
-  );
+  const { rows } = await client.query<{ user: SqlUser }>('select api.register($1, $2, $3, $4) as user', [
+    pseudo,
+    `${pseudo}@example.com`,
+    country,
+    PASSWORD_HASH,
+  ]);
   return rows[0]!.user;
 }
 
@@ -74,12 +76,7 @@ export async function asOwner<T>(client: pg.ClientBase, body: () => Promise<T>):
  * Runs a statement that must fail with SQLSTATE `code`, inside a savepoint so the surrounding
  * transaction goes on. Returns the error for further checks (detail, message).
  */
-export async function expectSqlError(
-  client: pg.ClientBase,
-  sql: string,
-  params: unknown[],
-  code: string,
-): Promise<pg.DatabaseError> {
+export async function expectSqlError(client: pg.ClientBase, sql: string, params: unknown[], code: string): Promise<pg.DatabaseError> {
   await client.query('savepoint expect_error');
   let caught: unknown;
   try {

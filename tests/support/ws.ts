@@ -29,8 +29,10 @@ const closedAt = new WeakMap<TestSocket, string>();
 
 function describeSocket(socket: TestSocket): string {
   const errs = errors.get(socket) ?? [];
-  return `closed: ${socket.closeCode} (${closedAt.get(socket)})${errs.length ? `, errors: ${errs.map((e) => e.message).join('; ')}` : ''}` +
-    `, ${socket.frames.length} frames, last: ${JSON.stringify(socket.frames.slice(-3)).slice(0, 600)}`;
+  return (
+    `closed: ${socket.closeCode} (${closedAt.get(socket)})${errs.length ? `, errors: ${errs.map((e) => e.message).join('; ')}` : ''}` +
+    `, ${socket.frames.length} frames, last: ${JSON.stringify(socket.frames.slice(-3)).slice(0, 600)}`
+  );
 }
 
 export function roomUrl(wsUrl: string, roomId: string, token?: string, afterSeq?: number): string {
@@ -58,9 +60,8 @@ async function openVerified(url: string, kind: 'room' | 'notifications', protoco
       // frames wait until the socket has caught up: the answer to this one means it has joined
       socket.send({ type: 'read', id: 'probe', client_id: PROBE });
     }
-    const answered = () => kind === 'room'
-      ? socket.frames.findIndex((f) => f.type === 'error' && f.client_id === PROBE)
-      : (socket.frames.length > 0 ? 0 : -1);
+    const answered = () =>
+      kind === 'room' ? socket.frames.findIndex((f) => f.type === 'error' && f.client_id === PROBE) : socket.frames.length > 0 ? 0 : -1;
     while (answered() < 0 && socket.closeCode === undefined && Date.now() < deadline) {
       await activity(socket, deadline - Date.now());
     }
@@ -126,8 +127,10 @@ export async function waitFrames(socket: TestSocket, match: Match, count: number
     if (found.length >= count) return found;
     const left = deadline - Date.now();
     if (left <= 0 || socket.closeCode !== undefined) {
-      throw new Error(`${found.length} of ${count} frames matching ${typeof match === 'string' ? match : 'predicate'}` +
-        ` within ${timeoutMs} ms (${describeSocket(socket)})`);
+      throw new Error(
+        `${found.length} of ${count} frames matching ${typeof match === 'string' ? match : 'predicate'}` +
+          ` within ${timeoutMs} ms (${describeSocket(socket)})`,
+      );
     }
     await activity(socket, left);
   }
@@ -161,11 +164,12 @@ export function isOpen(socket: TestSocket): boolean {
 export async function sendMessage(socket: TestSocket, content: string, clientId: string, timeoutMs = 5000): Promise<Frame> {
   const from = socket.frames.length;
   socket.send({ type: 'message', content, client_id: clientId });
-  return waitFrame(socket, (f) => (f.type === 'message_ack' || f.type === 'error') && f.client_id === clientId, timeoutMs, from)
-    .then((frame) => {
+  return waitFrame(socket, (f) => (f.type === 'message_ack' || f.type === 'error') && f.client_id === clientId, timeoutMs, from).then(
+    (frame) => {
       if (frame.type !== 'message_ack') throw new Error(`message ${clientId} refused: ${JSON.stringify(frame)}`);
       return frame;
-    });
+    },
+  );
 }
 
 /** What a refused handshake answered (plain HTTP), or the accepted sub-protocol. */
@@ -209,7 +213,11 @@ export function handshake(url: string, options: { protocols?: string[]; origin?:
 }
 
 /** One query as the database owner (the test's own database), on a connection of its own. */
-export async function ownerQuery<T extends pg.QueryResultRow = any>(databaseUrl: string, sql: string, params: unknown[] = []): Promise<T[]> {
+export async function ownerQuery<T extends pg.QueryResultRow = any>(
+  databaseUrl: string,
+  sql: string,
+  params: unknown[] = [],
+): Promise<T[]> {
   const client = new pg.Client({ connectionString: databaseUrl });
   await client.connect();
   try {

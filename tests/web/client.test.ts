@@ -21,7 +21,9 @@ if (!chromiumPath) {
 const PHONE = { width: 390, height: 800 };
 const DESKTOP = { width: 1280, height: 800 };
 
-describe('web client in Chromium', { skip: chromiumPath ? false : 'no Chromium binary (apt-get install chromium, or set CHROMIUM_PATH)' }, () => {
+describe('web client in Chromium', {
+  skip: chromiumPath ? false : 'no Chromium binary (apt-get install chromium, or set CHROMIUM_PATH)',
+}, () => {
   let server: TestServer;
   let browser: Browser;
   let alice: BrowserContext;
@@ -81,9 +83,11 @@ describe('web client in Chromium', { skip: chromiumPath ? false : 'no Chromium b
   /** Resolves when the page has exactly `count` messages with this text (never a duplicate). */
   async function seeMessageTimes(page: Page, text: string, count: number): Promise<void> {
     // runs in the page (this file is compiled without the DOM's types)
-    await page.waitForFunction(([t, n]) =>
-      [...(globalThis as any).document.querySelectorAll('.messages .text')].filter((e: any) => e.textContent === t).length === n,
-    [text, count] as const);
+    await page.waitForFunction(
+      ([t, n]) =>
+        [...(globalThis as any).document.querySelectorAll('.messages .text')].filter((e: any) => e.textContent === t).length === n,
+      [text, count] as const,
+    );
   }
 
   test('register: the server validation messages show next to each field', async () => {
@@ -149,7 +153,7 @@ describe('web client in Chromium', { skip: chromiumPath ? false : 'no Chromium b
     assert.equal(await el(a.page, '.room-title').textContent(), 'Stranger');
     assert.equal(await el(a.page, '.chat-header .flag').getAttribute('aria-label'), 'Nigeria');
     assert.equal(await el(a.page, '.chat-header .flag').textContent(), '🇳🇬');
-    assert.match(await el(a.page, '.countdown').textContent() ?? '', /^⏳ 2[34]:\d\d:\d\d left$/);
+    assert.match((await el(a.page, '.countdown').textContent()) ?? '', /^⏳ 2[34]:\d\d:\d\d left$/);
   });
 
   test('chat: typing, an optimistic send replaced by its ack, read ticks', async () => {
@@ -307,11 +311,14 @@ describe('web client: a room that expires', { skip: chromiumPath ? false : 'no C
       const { a, roomId } = await matchPair(server.url);
       const context = await browser.newContext({ viewport: DESKTOP });
       context.setDefaultTimeout(15_000);
-      const session = JSON.stringify({ token: a.token, user: { id: a.id, pseudo: a.pseudo, email: a.email, country: a.country, created_at: '' } });
+      const session = JSON.stringify({
+        token: a.token,
+        user: { id: a.id, pseudo: a.pseudo, email: a.email, country: a.country, created_at: '' },
+      });
       await context.addInitScript((value) => (globalThis as any).localStorage.setItem('chat.session', value), session);
       const page = await WatchedPage.open(context, 'expiry-desktop', `${server.url}/#/room/${roomId}`);
       await page.page.locator(`[data-room-id="${roomId}"]`).waitFor();
-      assert.match(await page.page.locator('.countdown').textContent() ?? '', /^⏳ 0:00:0\d left$/);
+      assert.match((await page.page.locator('.countdown').textContent()) ?? '', /^⏳ 0:00:0\d left$/);
       await page.page.getByText('This chat has expired. Its messages are gone.').waitFor();
       await page.page.locator(`[data-room-id="${roomId}"]`).waitFor({ state: 'detached' });
       await page.screenshot('15-expired');

@@ -3,8 +3,17 @@ import { after, before, describe, test } from 'node:test';
 import { matchPair, registerUser, request } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  closeAllSockets, handshake, isOpen, openNotifications, openRoom, openTracked, roomUrl, sendMessage, sendPaced,
-  waitFrame, waitFrames,
+  closeAllSockets,
+  handshake,
+  isOpen,
+  openNotifications,
+  openRoom,
+  openTracked,
+  roomUrl,
+  sendMessage,
+  sendPaced,
+  waitFrame,
+  waitFrames,
 } from '../support/ws.js';
 
 /**
@@ -39,7 +48,10 @@ describe('two users chatting', () => {
     assert.deepEqual(await waitFrame(notifyB, 'online_count'), { type: 'online_count', count: 2 });
     // and a hears of b with the next once-a-second count
     await waitFrame(notifyA, (f) => f.type === 'online_count' && f.count === 2);
-    assert.deepEqual(notifyA.all('online_count').map((f) => f.count), [1, 2]);
+    assert.deepEqual(
+      notifyA.all('online_count').map((f) => f.count),
+      [1, 2],
+    );
 
     const roomA = await openRoom(server.wsUrl, a, roomId);
     const roomB = await openRoom(server.wsUrl, b, roomId);
@@ -52,7 +64,10 @@ describe('two users chatting', () => {
     assert.match(ack.id, /^[0-9a-f-]{36}$/);
     assert.match(ack.sent_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     const storedForA = await messages(a.token, roomId);
-    assert.deepEqual(storedForA.map((m) => [m.id, m.seq, m.content, m.sender_id, m.client_id]), [[ack.id, 1, 'hello', a.id, 'c1']]);
+    assert.deepEqual(
+      storedForA.map((m) => [m.id, m.seq, m.content, m.sender_id, m.client_id]),
+      [[ack.id, 1, 'hello', a.id, 'c1']],
+    );
 
     const received = await waitFrame(roomB, 'message');
     const storedForB = await messages(b.token, roomId);
@@ -68,7 +83,14 @@ describe('two users chatting', () => {
     const ack3 = await sendMessage(roomA, 'third', 'c3');
     assert.deepEqual([ack2.seq, ack3.seq], [2, 3]);
     const badges = await waitFrames(notifyB, 'new_message', 3);
-    assert.deepEqual(badges.map((f) => [f.message_id, f.unread_count]), [[ack.id, 1], [ack2.id, 2], [ack3.id, 3]]);
+    assert.deepEqual(
+      badges.map((f) => [f.message_id, f.unread_count]),
+      [
+        [ack.id, 1],
+        [ack2.id, 2],
+        [ack3.id, 3],
+      ],
+    );
     await waitFrames(roomB, 'message', 3);
 
     // typing reaches the partner only: once B has it, a later frame of B's reaches A, and A
@@ -93,9 +115,15 @@ describe('two users chatting', () => {
     roomB.send({ type: 'read', id: ack.id });
     roomB.send({ type: 'read', id: ack3.id });
     await waitFrames(roomA, 'read', 2);
-    assert.deepEqual(roomA.all('read').map((f) => f.id), [ack2.id, ack3.id]);
+    assert.deepEqual(
+      roomA.all('read').map((f) => f.id),
+      [ack2.id, ack3.id],
+    );
     await waitFrames(notifyB, 'unread', 3); // on connect, then one per move
-    assert.deepEqual(notifyB.all('unread').map((f) => f.rooms[0].unread_count), [0, 1, 0]);
+    assert.deepEqual(
+      notifyB.all('unread').map((f) => f.rooms[0].unread_count),
+      [0, 1, 0],
+    );
     assert.equal(roomB.all('read').length, 0, 'the reader never gets its own read frames');
 
     // A's side: the badge of B's message, no frame about its own messages
@@ -115,7 +143,15 @@ describe('two users chatting', () => {
 
     const ack = await sendMessage(tab1, 'from tab 1', 'tab1-1');
     const own = await waitFrame(tab2, 'own_message');
-    assert.deepEqual(own, { type: 'own_message', id: ack.id, seq: ack.seq, content: 'from tab 1', sender_id: a.id, sent_at: ack.sent_at, client_id: 'tab1-1' });
+    assert.deepEqual(own, {
+      type: 'own_message',
+      id: ack.id,
+      seq: ack.seq,
+      content: 'from tab 1',
+      sender_id: a.id,
+      sent_at: ack.sent_at,
+      client_id: 'tab1-1',
+    });
     const partner = await waitFrame(roomB, 'message');
     assert.equal(partner.id, ack.id);
     assert.equal(partner.client_id, undefined, 'the partner never sees the client_id');
@@ -146,9 +182,18 @@ describe('two users chatting', () => {
     const next = await sendMessage(roomA, 'next', 'retry-2');
     assert.equal(next.seq, first!.seq + 1, 'a retry takes no seq');
     await waitFrame(roomB, (f) => f.type === 'message' && f.id === next.id);
-    assert.deepEqual(roomB.all('message').map((f) => f.seq), [1, 2]);
+    assert.deepEqual(
+      roomB.all('message').map((f) => f.seq),
+      [1, 2],
+    );
     const stored = await messages(a.token, roomId);
-    assert.deepEqual(stored.map((m) => [m.content, m.client_id]), [['once', 'retry-1'], ['next', 'retry-2']]);
+    assert.deepEqual(
+      stored.map((m) => [m.content, m.client_id]),
+      [
+        ['once', 'retry-1'],
+        ['next', 'retry-2'],
+      ],
+    );
   });
 
   test('acks come back in send order (50 messages, batched)', async () => {
@@ -160,10 +205,19 @@ describe('two users chatting', () => {
     await sendPaced(roomA, 50, (i) => ({ content: `message ${i}`, client_id: ids[i]! }));
     const acks = await waitFrames(roomA, 'message_ack', 50, 10_000);
     assert.deepEqual(roomA.all('error'), []);
-    assert.deepEqual(acks.map((f) => f.client_id), ids);
-    assert.deepEqual(acks.map((f) => f.seq), ids.map((_, i) => i + 1));
+    assert.deepEqual(
+      acks.map((f) => f.client_id),
+      ids,
+    );
+    assert.deepEqual(
+      acks.map((f) => f.seq),
+      ids.map((_, i) => i + 1),
+    );
     const delivered = await waitFrames(roomB, 'message', 50);
-    assert.deepEqual(delivered.map((f) => f.id), acks.map((f) => f.id));
+    assert.deepEqual(
+      delivered.map((f) => f.id),
+      acks.map((f) => f.id),
+    );
   });
 
   test('both members sending 25 messages each at the same time: each delivered once, seqs 1..50', async () => {
@@ -177,10 +231,19 @@ describe('two users chatting', () => {
     const acksB = await waitFrames(roomB, 'message_ack', 25, 10_000);
     const seenByB = await waitFrames(roomB, 'message', 25);
     const seenByA = await waitFrames(tab1, 'message', 25);
-    assert.deepEqual(seenByB.map((f) => f.id), acksA.map((f) => f.id));
-    assert.deepEqual(seenByA.map((f) => f.id), acksB.map((f) => f.id));
+    assert.deepEqual(
+      seenByB.map((f) => f.id),
+      acksA.map((f) => f.id),
+    );
+    assert.deepEqual(
+      seenByA.map((f) => f.id),
+      acksB.map((f) => f.id),
+    );
     const all = [...acksA, ...acksB].map((f) => f.seq).sort((x, y) => x - y);
-    assert.deepEqual(all, Array.from({ length: 50 }, (_, i) => i + 1));
+    assert.deepEqual(
+      all,
+      Array.from({ length: 50 }, (_, i) => i + 1),
+    );
   });
 });
 
@@ -206,7 +269,7 @@ describe('bad frames get an error frame and the socket stays open', () => {
       ['read without id', { type: 'read' }, 'invalid_id'],
       ['read with a malformed id', { type: 'read', id: 'not-a-uuid' }, 'invalid_id'],
       ['read of an unknown message', { type: 'read', id: '00000000-0000-4000-8000-000000000000' }, 'message_not_found'],
-      ['read of one\'s own message', { type: 'read', id: own.id }, 'message_not_found'],
+      ["read of one's own message", { type: 'read', id: own.id }, 'message_not_found'],
       ['read with a urn:uuid id', { type: 'read', id: `urn:uuid:${own.id}` }, 'invalid_id'],
       ['content with a NUL character', '{"type":"message","content":"a\\u0000b"}', 'invalid_content'],
       ['content with an unpaired surrogate', '{"type":"message","content":"a\\ud800b"}', 'invalid_content'],
@@ -231,7 +294,10 @@ describe('bad frames get an error frame and the socket stays open', () => {
     const emoji = await sendMessage(roomA, '😀'.repeat(4000), 'emoji');
     const maxId = await sendMessage(roomA, 'max client id', 'm'.repeat(64));
     const forB = await waitFrames(roomB, 'message', 4);
-    assert.deepEqual(forB.map((f) => f.id), [own.id, long.id, emoji.id, maxId.id]);
+    assert.deepEqual(
+      forB.map((f) => f.id),
+      [own.id, long.id, emoji.id, maxId.id],
+    );
     assert.equal(forB[2]!.content, '😀'.repeat(4000));
     // a content too large for NOTIFY is read back from the table, and still not echoed to its
     // sender, nor is the message sent right after it
@@ -239,7 +305,10 @@ describe('bad frames get an error frame and the socket stays open', () => {
     roomA.send({ type: 'message', content: 'right after', client_id: 'after-emoji' });
     const after = await waitFrame(roomA, (f) => f.type === 'message_ack' && f.client_id === 'after-emoji');
     await waitFrame(roomB, (f) => f.type === 'message' && f.id === after.id);
-    assert.deepEqual(roomA.all('own_message').map((f) => f.seq), []);
+    assert.deepEqual(
+      roomA.all('own_message').map((f) => f.seq),
+      [],
+    );
 
     // and the read that was refused before works once it names a partner message
     roomA.send({ type: 'read', id: fromB.id.toUpperCase() });
@@ -256,11 +325,17 @@ describe('bad frames get an error frame and the socket stays open', () => {
       roomA.send({ type: 'message', content: `three ${i}` });
     }
     const answers = await waitFrames(roomA, (f) => f.type === 'message_ack' || f.type === 'error', 15);
-    assert.deepEqual(answers.map((f) => f.type), Array.from({ length: 5 }, () => ['message_ack', 'error', 'message_ack']).flat());
-    assert.deepEqual(answers.filter((f) => f.type === 'message_ack').map((f) => f.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+    assert.deepEqual(
+      answers.map((f) => f.type),
+      Array.from({ length: 5 }, () => ['message_ack', 'error', 'message_ack']).flat(),
+    );
+    assert.deepEqual(
+      answers.filter((f) => f.type === 'message_ack').map((f) => f.seq),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+    );
   });
 
-  test('a bad frame fails alone: the other sockets\' messages of the same batch are stored', async () => {
+  test("a bad frame fails alone: the other sockets' messages of the same batch are stored", async () => {
     const { a, b, roomId } = await matchPair(server.url);
     const other = await matchPair(server.url);
     const roomA = await openRoom(server.wsUrl, a, roomId);
@@ -289,19 +364,36 @@ describe('bad frames get an error frame and the socket stays open', () => {
     const acked = answers.filter((f) => f.type === 'message_ack');
     // all 30 arrive within a few milliseconds: the burst of 20 passes, the bucket has refilled
     // no whole token by the 21st, so the last 10 are refused
-    assert.deepEqual(acked.map((f) => f.client_id), ids.slice(0, 20), 'the first 20 pass');
-    assert.deepEqual(limited.map((f) => f.client_id), ids.slice(20), 'the last 10 are rate limited');
+    assert.deepEqual(
+      acked.map((f) => f.client_id),
+      ids.slice(0, 20),
+      'the first 20 pass',
+    );
+    assert.deepEqual(
+      limited.map((f) => f.client_id),
+      ids.slice(20),
+      'the last 10 are rate limited',
+    );
     for (const f of limited) {
       assert.deepEqual(f, { type: 'error', code: 'rate_limited', message: 'at most 20 messages per second', client_id: f.client_id });
     }
     assert.equal(new Set(answers.map((f) => f.client_id)).size, 30, 'every message is answered exactly once');
-    assert.deepEqual(acked.map((f) => f.seq), acked.map((_, i) => i + 1));
+    assert.deepEqual(
+      acked.map((f) => f.seq),
+      acked.map((_, i) => i + 1),
+    );
     assert.ok(isOpen(roomA));
 
     const delivered = await waitFrames(roomB, 'message', acked.length);
-    assert.deepEqual(delivered.map((f) => f.id), acked.map((f) => f.id));
+    assert.deepEqual(
+      delivered.map((f) => f.id),
+      acked.map((f) => f.id),
+    );
     const stored = await messages(a.token, roomId);
-    assert.deepEqual(stored.map((m) => m.client_id), acked.map((f) => f.client_id));
+    assert.deepEqual(
+      stored.map((m) => m.client_id),
+      acked.map((f) => f.client_id),
+    );
 
     // the socket still works (typing is not a message, read is not rate limited)
     roomA.send({ type: 'typing' });
@@ -392,7 +484,7 @@ describe('handshake refusals are plain HTTP answers before the upgrade', () => {
 });
 
 describe('reactions', () => {
-  test('both members\' room sockets get reaction frames, with own id or alias', async () => {
+  test("both members' room sockets get reaction frames, with own id or alias", async () => {
     const { a, b, roomId } = await matchPair(server.url);
     const roomA = await openRoom(server.wsUrl, a, roomId);
     const roomB = await openRoom(server.wsUrl, b, roomId);
@@ -404,10 +496,20 @@ describe('reactions', () => {
     const aliasOfB = stored.reactions[0].user_id;
     assert.notEqual(aliasOfB, b.id);
 
-    assert.deepEqual(await waitFrame(roomB, 'reaction'),
-      { type: 'reaction', message_id: ack.id, user_id: b.id, emoji: '❤️', action: 'add' });
-    assert.deepEqual(await waitFrame(roomA, 'reaction'),
-      { type: 'reaction', message_id: ack.id, user_id: aliasOfB, emoji: '❤️', action: 'add' });
+    assert.deepEqual(await waitFrame(roomB, 'reaction'), {
+      type: 'reaction',
+      message_id: ack.id,
+      user_id: b.id,
+      emoji: '❤️',
+      action: 'add',
+    });
+    assert.deepEqual(await waitFrame(roomA, 'reaction'), {
+      type: 'reaction',
+      message_id: ack.id,
+      user_id: aliasOfB,
+      emoji: '❤️',
+      action: 'add',
+    });
 
     // replacing it is another add; removing it says remove, without emoji
     await request(server.url, 'POST', `/messages/${ack.id}/reactions`, { token: b.token, body: { emoji: '👍' } });

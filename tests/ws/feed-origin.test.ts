@@ -40,6 +40,10 @@ test('a message read back from the table while its ack is in flight is not echoe
   await done;
 
   assert.deepEqual(sender.frames, [], 'no own_message to the socket that sent it');
-  assert.deepEqual(otherTab.frames.map((f) => [f.type, f.seq]), [['own_message', 1]], 'the other tab has it');
+  assert.deepEqual(
+    otherTab.frames.map((f) => [f.type, f.seq]),
+    [['own_message', 1]],
+    'the other tab has it',
+  );
   assert.equal(sender.data.ackedSeqs.size, 0, 'forgotten once the feed passed it');
 });

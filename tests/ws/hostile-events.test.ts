@@ -25,7 +25,10 @@ test('malformed chat_events payloads: the server lives and relays the next real 
   const sender = await openRoom(server.wsUrl, a, roomId);
   const partner = await openRoom(server.wsUrl, b, roomId);
   const payloads = [
-    'not json', 'null', '[]', '42',
+    'not json',
+    'null',
+    '[]',
+    '42',
     '{"v":1,"type":"messages.created","messages":null}',
     '{"v":1,"type":"messages.created","messages":[null]}',
     `{"v":1,"type":"room.closed","room":"${roomId}","users":null}`,

@@ -4,7 +4,15 @@ import pg from 'pg';
 import { matchPair, request, type Frame, type TestUser } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  closeAllSockets, handshake, openNotifications, openRoom, ownerQuery, pollUntil, roomUrl, sendMessage, waitClose,
+  closeAllSockets,
+  handshake,
+  openNotifications,
+  openRoom,
+  ownerQuery,
+  pollUntil,
+  roomUrl,
+  sendMessage,
+  waitClose,
   waitFrame,
 } from '../support/ws.js';
 
@@ -112,7 +120,10 @@ describe('a member closes the room', () => {
       }
       // each answer comes before the socket's room_closed, or the socket did not wait for it
       const closedForB = roomB.frames.findIndex(isRoomClosed(roomId));
-      assert.ok(answers.every((f) => f === undefined || roomB.frames.indexOf(f) < closedForB), 'no answer after room_closed');
+      assert.ok(
+        answers.every((f) => f === undefined || roomB.frames.indexOf(f) < closedForB),
+        'no answer after room_closed',
+      );
       assert.equal(await messageCount(server.db.url, roomId), 0, 'nothing stored in the closed room');
     }
   });
@@ -128,10 +139,12 @@ describe('expiry', () => {
       await sendMessage(sideA.room, 'short-lived', 'short-1');
       const { expires_at: expiresAt } = await roomRow(short.db.url, roomId);
 
-      const told = await Promise.all([sideA.notify, sideB.notify].map(async (notify) => {
-        const frame = await waitFrame(notify, 'room_closed', 10_000);
-        return { frame, at: Date.now() };
-      }));
+      const told = await Promise.all(
+        [sideA.notify, sideB.notify].map(async (notify) => {
+          const frame = await waitFrame(notify, 'room_closed', 10_000);
+          return { frame, at: Date.now() };
+        }),
+      );
       for (const { frame, at } of told) {
         assert.deepEqual(frame, { type: 'room_closed', room_id: roomId, reason: 'expired' });
         assert.ok(at - expiresAt.getTime() < 5000, `told ${at - expiresAt.getTime()} ms after expires_at`);
@@ -164,13 +177,24 @@ describe('expiry', () => {
     roomA.send({ type: 'message', content: 'too late', client_id: 'too-late' });
     roomB.send({ type: 'read', id: before.id });
     // nothing announced the expiry (no job ran): the refusals are the only answers
-    assert.deepEqual(await waitFrame(roomA, (f) => f.client_id === 'too-late'),
-      { type: 'error', code: 'room_closed', message: 'room is no longer active', client_id: 'too-late' });
+    assert.deepEqual(await waitFrame(roomA, (f) => f.client_id === 'too-late'), {
+      type: 'error',
+      code: 'room_closed',
+      message: 'room is no longer active',
+      client_id: 'too-late',
+    });
     assert.deepEqual(await waitFrame(roomB, 'error'), { type: 'error', code: 'room_closed', message: 'room is no longer active' });
-    assert.deepEqual(roomA.all('message_ack').map((f) => f.client_id), ['in-time'], 'only the send in time was acked');
+    assert.deepEqual(
+      roomA.all('message_ack').map((f) => f.client_id),
+      ['in-time'],
+      'only the send in time was acked',
+    );
     assert.deepEqual([...roomA.all('room_closed'), ...roomB.all('room_closed')], []);
     const stored = await ownerQuery(server.db.url, 'select content from app.messages where room_id = $1', [roomId]);
-    assert.ok(stored.every((m) => m.content === 'in time'), 'nothing stored after expires_at');
+    assert.ok(
+      stored.every((m) => m.content === 'in time'),
+      'nothing stored after expires_at',
+    );
 
     const room = (await request(server.url, 'GET', `/rooms/${roomId}`, { token: a.token })).body;
     assert.deepEqual([room.is_active, room.closed_reason], [false, 'expired']);
@@ -190,10 +214,15 @@ describe('expiry', () => {
       closeAllSockets();
       await first.close({ keepDatabase: true });
 
-      await pollUntil('expires_at to pass', async () => {
-        const row = await roomRow(db.url, roomId);
-        return row.now > row.expires_at;
-      }, 10_000, 100);
+      await pollUntil(
+        'expires_at to pass',
+        async () => {
+          const row = await roomRow(db.url, roomId);
+          return row.now > row.expires_at;
+        },
+        10_000,
+        100,
+      );
       const during = await roomRow(db.url, roomId);
       assert.equal(during.closed_at, null, 'nothing expired it while no server ran');
       assert.equal(await messageCount(db.url, roomId), 1);
@@ -222,8 +251,10 @@ describe('expiry', () => {
 
       const { a, b, roomId } = await matchPair(one.url);
       const notifies = [
-        await openNotifications(one.wsUrl, a), await openNotifications(two.wsUrl, a),
-        await openNotifications(one.wsUrl, b), await openNotifications(two.wsUrl, b),
+        await openNotifications(one.wsUrl, a),
+        await openNotifications(two.wsUrl, a),
+        await openNotifications(one.wsUrl, b),
+        await openNotifications(two.wsUrl, b),
       ];
       for (const notify of notifies) await waitFrame(notify, isRoomClosed(roomId, 'expired'), 10_000);
 
@@ -241,9 +272,15 @@ describe('expiry', () => {
         assert.equal(notify.all('room_closed').filter((f) => f.room_id === secondRoom).length, 1);
       }
       // the gateways' connections may hear of it a moment before this one
-      await pollUntil('the owner\'s LISTEN to see the second room close', async () => closings.some((c) => c.room === secondRoom));
-      assert.deepEqual(closings.filter((c) => c.room === roomId), [{ room: roomId, reason: 'expired' }]);
-      assert.deepEqual(closings.filter((c) => c.room === secondRoom), [{ room: secondRoom, reason: 'expired' }]);
+      await pollUntil("the owner's LISTEN to see the second room close", async () => closings.some((c) => c.room === secondRoom));
+      assert.deepEqual(
+        closings.filter((c) => c.room === roomId),
+        [{ room: roomId, reason: 'expired' }],
+      );
+      assert.deepEqual(
+        closings.filter((c) => c.room === secondRoom),
+        [{ room: secondRoom, reason: 'expired' }],
+      );
     } finally {
       await listener.end();
       closeAllSockets();

@@ -39,7 +39,9 @@ after(async () => {
 });
 
 const opened: WebSocket[] = [];
-after(() => opened.forEach((ws) => ws.terminate()));
+after(() => {
+  for (const ws of opened) ws.terminate();
+});
 
 let nextAddress = 1;
 /** A client address of the test's own, as the (trusted) proxy reports it. */
@@ -96,8 +98,11 @@ async function holdLock(table: string, mode: string): Promise<{ release: () => P
 }
 
 /** Until a statement of the gateway waits for a lock (it is then stuck behind the test's lock). */
-const someoneWaits = () => pollUntil('a gateway statement waiting for the lock', async () =>
-  Number((await owner.query('select count(*) as n from pg_locks where not granted')).rows[0].n) > 0);
+const someoneWaits = () =>
+  pollUntil(
+    'a gateway statement waiting for the lock',
+    async () => Number((await owner.query('select count(*) as n from pg_locks where not granted')).rows[0].n) > 0,
+  );
 
 describe('sockets per user and per address', () => {
   test('a third room socket of a user on one room is refused with 429 before the upgrade; closing one frees its place', async () => {
@@ -112,7 +117,8 @@ describe('sockets per user and per address', () => {
     const third = await handshakeFrom(url, newAddress());
     assert.equal(third.status, 429);
     assert.deepEqual((third as { body: any }).body, {
-      error: 'too many sockets for this user in this room (at most 2)', code: 'too_many_sockets',
+      error: 'too many sockets for this user in this room (at most 2)',
+      code: 'too_many_sockets',
     });
 
     await closeAndWait((first as { ws: WebSocket }).ws);
@@ -128,7 +134,8 @@ describe('sockets per user and per address', () => {
     const third = await handshakeFrom(notificationsUrl(user), newAddress());
     assert.equal(third.status, 429);
     assert.deepEqual((third as { body: any }).body, {
-      error: 'too many notification sockets for this user (at most 2)', code: 'too_many_sockets',
+      error: 'too many notification sockets for this user (at most 2)',
+      code: 'too_many_sockets',
     });
 
     await closeAndWait((first as { ws: WebSocket }).ws);
@@ -148,7 +155,8 @@ describe('sockets per user and per address', () => {
       const refused = await handshakeFrom(url, address);
       assert.equal(refused.status, 429);
       assert.deepEqual((refused as { body: any }).body, {
-        error: 'too many sockets from this address (at most 3)', code: 'too_many_sockets',
+        error: 'too many sockets from this address (at most 3)',
+        code: 'too_many_sockets',
       });
     }
     assert.equal((await handshakeFrom(notificationsUrl(a), newAddress())).status, 101, 'another address is not limited');
@@ -201,7 +209,9 @@ describe('the send lanes', () => {
       otherSocket.send({ type: 'message', content: 'one too many', client_id: 'shed-1' });
       const refused = await waitFrame(otherSocket, (f) => f.client_id === 'shed-1', 5000);
       assert.deepEqual(refused, {
-        type: 'error', code: 'unavailable', client_id: 'shed-1',
+        type: 'error',
+        code: 'unavailable',
+        client_id: 'shed-1',
         message: 'server busy: the message was not stored, retry with the same client_id',
       });
     } finally {
@@ -211,7 +221,10 @@ describe('the send lanes', () => {
     const retried = await sendMessage(otherSocket, 'one too many', 'shed-1');
     assert.equal(retried.seq, 1, 'the refused message was never stored: the retry is the first of its room');
     const stored = await owner.query('select client_id from app.messages where room_id = $1 order by seq', [busy.roomId]);
-    assert.deepEqual(stored.rows.map((r) => r.client_id), ['held-0', 'held-1', 'held-2']);
+    assert.deepEqual(
+      stored.rows.map((r) => r.client_id),
+      ['held-0', 'held-1', 'held-2'],
+    );
     closeAllSockets();
   });
 });
@@ -228,7 +241,10 @@ describe('the pool joiner', () => {
       await someoneWaits(); // the first batch runs, stuck behind the lock
       // three more: two fit the queue, whichever comes last is refused, and at once
       joins.push(...users.slice(1).map(join));
-      const first = await Promise.race([...joins.slice(1), new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000))]);
+      const first = await Promise.race([
+        ...joins.slice(1),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 5000)),
+      ]);
       if (!first) assert.fail('no join beyond the queue was answered within 5 s: all were queued');
       assert.equal(first.status, 503);
       assert.equal(first.headers.get('retry-after'), '1');

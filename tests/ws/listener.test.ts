@@ -82,7 +82,11 @@ test('the listener comes back within a retry interval of the database, even afte
   url.hostname = '127.0.0.1';
   const events: unknown[] = [];
   let reconnections = 0;
-  const listener = await startListener(url.toString(), (event) => events.push(event), () => reconnections++);
+  const listener = await startListener(
+    url.toString(),
+    (event) => events.push(event),
+    () => reconnections++,
+  );
   const probe = async (n: number) => {
     const before = events.length;
     await owner.query(`select pg_notify('chat_events', $1)`, [JSON.stringify({ v: 1, type: 'probe', n })]);
@@ -120,7 +124,11 @@ test('a listener stopped while the database is away stays stopped', async () => 
   const proxy = new CuttableProxy();
   const url = new URL(database.url);
   url.port = String(await proxy.start(Number(url.port)));
-  const listener = await startListener(url.toString(), () => {}, () => assert.fail('reconnected after stop'));
+  const listener = await startListener(
+    url.toString(),
+    () => {},
+    () => assert.fail('reconnected after stop'),
+  );
   proxy.down = true;
   proxy.cutAll();
   await within(2000, 'a failed attempt', () => proxy.attempts.length >= 3);

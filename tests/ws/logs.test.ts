@@ -65,13 +65,16 @@ test('a full scenario logs every request and connection, and no token or passwor
   await server.stop();
 
   const output = server.output();
-  const lines = output.split('\n').filter(Boolean).map((line) => {
-    try {
-      return JSON.parse(line) as Record<string, unknown>;
-    } catch {
-      return assert.fail(`not a JSON line: ${line}`);
-    }
-  });
+  const lines = output
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      try {
+        return JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        return assert.fail(`not a JSON line: ${line}`);
+      }
+    });
   for (const value of secrets) {
     assert.ok(!output.includes(value), `the log contains a secret: ${value.slice(0, 12)}…`);
     // a JWT's signature alone is the part that must never leak
@@ -79,12 +82,17 @@ test('a full scenario logs every request and connection, and no token or passwor
   }
 
   const requests = lines.filter((l) => typeof l.req === 'string' && typeof l.status === 'number');
-  const find = (method: string, url: string, status: number) => requests.filter((l) => l.method === method && l.url === url && l.status === status);
+  const find = (method: string, url: string, status: number) =>
+    requests.filter((l) => l.method === method && l.url === url && l.status === status);
   assert.equal(find('POST', '/auth/register', 201).length, 2);
   assert.equal(find('POST', '/auth/login', 200).length, 2);
   assert.equal(find('POST', '/auth/login', 401).length, 1);
   assert.equal(find('GET', '/rooms/me', 401).length, 1);
-  assert.deepEqual(find('POST', '/pool/join', 201).map((l) => l.req), ['proxy-req-42'], 'the proxy\'s request id is kept');
+  assert.deepEqual(
+    find('POST', '/pool/join', 201).map((l) => l.req),
+    ['proxy-req-42'],
+    "the proxy's request id is kept",
+  );
   assert.equal(new Set(requests.map((l) => l.req)).size, requests.length, 'one id per request');
   const upgrades = lines.filter((l) => typeof l.conn === 'string' && typeof l.status === 'number');
   assert.deepEqual(upgrades.map((l) => l.status).sort(), [101, 101, 101, 101, 401]);
@@ -92,7 +100,13 @@ test('a full scenario logs every request and connection, and no token or passwor
   // each accepted socket's close is logged under its connection id: room sockets when the room
   // closed (1000), notification sockets at shutdown (1001)
   const closes = lines.filter((l) => typeof l.conn === 'string' && typeof l.code === 'number');
-  assert.deepEqual(closes.map((l) => l.conn).sort(), upgrades.filter((l) => l.status === 101).map((l) => l.conn).sort());
+  assert.deepEqual(
+    closes.map((l) => l.conn).sort(),
+    upgrades
+      .filter((l) => l.status === 101)
+      .map((l) => l.conn)
+      .sort(),
+  );
   assert.ok(lines.some((l) => l.level === 30 && /^listening on/.test(String(l.msg))));
 });
 
@@ -108,7 +122,9 @@ test('secret fields and texts are redacted wherever they sit in a log line', asy
     log.child({ token: '${token}' }).info('bearer ${token}');
     log.info('GET /ws/room?after_seq=3&token=opaque-query-secret, Authorization: Bearer opaque-bearer-secret');
   `;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, LOG_LEVEL: 'info' } });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+    env: { ...process.env, LOG_LEVEL: 'info' },
+  });
   const lines = stdout.split('\n').filter(Boolean);
   assert.equal(lines.length, 6);
   assert.ok(!stdout.includes(password), 'a password field');

@@ -90,9 +90,15 @@ test('matched across processes, chatting with sockets on different processes', a
   // barrier: a later message reaches B after any second copy would have
   const last = await sendMessage(roomA, 'last', 'a-2');
   await waitFrame(roomB, (f) => f.type === 'message' && f.id === last.id);
-  assert.deepEqual(roomB.all('message').map((f) => f.id), [fromA.id, ackOne.id, last.id]);
+  assert.deepEqual(
+    roomB.all('message').map((f) => f.id),
+    [fromA.id, ackOne.id, last.id],
+  );
   const stored = (await request(one.url, 'GET', `/rooms/${roomId}/messages`, { token: a.token })).body as any[];
-  assert.deepEqual(stored.map((m) => m.content), ['hello from process 1', 'hello from process 2', 'twice', 'last']);
+  assert.deepEqual(
+    stored.map((m) => m.content),
+    ['hello from process 1', 'hello from process 2', 'twice', 'last'],
+  );
   assert.deepEqual(roomA.all('error'), []);
   assert.deepEqual(otherTabA.all('error'), []);
 });

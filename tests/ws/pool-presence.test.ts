@@ -89,7 +89,9 @@ test('a user who never opened a notification socket keeps the 15-minute rule', a
   }
   const { rows } = await owner.query(
     `select user_id, disconnected_at, expires_at - joined_at between interval '14 minutes 59 seconds' and interval '15 minutes' as fifteen_minutes
-       from app.pool_entries where user_id = any($1) order by joined_at`, [[stale.id, fresh.id]]);
+       from app.pool_entries where user_id = any($1) order by joined_at`,
+    [[stale.id, fresh.id]],
+  );
   assert.deepEqual(rows, [
     { user_id: stale.id, disconnected_at: null, fifteen_minutes: true },
     { user_id: fresh.id, disconnected_at: null, fifteen_minutes: true },
@@ -105,7 +107,9 @@ test('a user who never opened a notification socket keeps the 15-minute rule', a
   const matched = await join(forFresh);
   assert.equal(matched.status, 201, 'an entry within its 15 minutes is matched');
   assert.equal(matched.body.room.partner_country, 'BR');
-  const { rows: [room] } = await owner.query('select user_a, user_b from app.rooms where id = $1', [matched.body.room_id]);
+  const {
+    rows: [room],
+  } = await owner.query('select user_a, user_b from app.rooms where id = $1', [matched.body.room_id]);
   assert.deepEqual(room, { user_a: fresh.id, user_b: forFresh.id });
   // the user whose entry ran out may join again (and is matched with the one waiting for JP)
   assert.equal((await join(stale)).status, 201);

@@ -20,7 +20,10 @@ describe('resume streams the backlog page by page', () => {
     const { db, reads } = fakeTable(1050, () => socket.frames.length);
     await joinFeed(db, 100, socket.ws);
 
-    assert.deepEqual(socket.frames.map((f) => f.seq), range(1, 1050));
+    assert.deepEqual(
+      socket.frames.map((f) => f.seq),
+      range(1, 1050),
+    );
     assert.equal(reads.length, 11, 'eleven pages of at most 100');
     reads.forEach((read, page) => {
       assert.equal(read.limit, 100);
@@ -47,11 +50,28 @@ describe('refills read only what they need', () => {
     const table = fakeTable(0, () => socket.frames.length);
     const feed = await joinFeed(table.db, 100, socket.ws);
     table.total = 500; // many more are stored already, each with its own event on the way
-    feed.onMessage({ seq: 1, id: 'm1', side: 'b', sender: 'user-b', alias: 'alias-b', content: null, client_id: 'c1', sent_at: '', origin: 'x' });
+    feed.onMessage({
+      seq: 1,
+      id: 'm1',
+      side: 'b',
+      sender: 'user-b',
+      alias: 'alias-b',
+      content: null,
+      client_id: 'c1',
+      sent_at: '',
+      origin: 'x',
+    });
     await new Promise<void>((resolve) => feed.broadcast(() => void resolve()));
 
-    assert.deepEqual(socket.frames.map((f) => [f.type, f.seq]), [['message', 1]]);
-    assert.deepEqual(table.reads.slice(1).map((r) => [r.after, r.limit]), [[0, 1]], 'one row read');
+    assert.deepEqual(
+      socket.frames.map((f) => [f.type, f.seq]),
+      [['message', 1]],
+    );
+    assert.deepEqual(
+      table.reads.slice(1).map((r) => [r.after, r.limit]),
+      [[0, 1]],
+      'one row read',
+    );
   });
 });
 
@@ -73,7 +93,13 @@ describe('resume of a long backlog over a real socket', () => {
     try {
       for (let from = 1; from <= total; from += 500) {
         const events = range(from, from + 499).map((n, i) => ({
-          i, kind: 'message', room: roomId, user: b.id, origin: 'elsewhere', content: `backlog ${n}`, client_id: `b-${n}`,
+          i,
+          kind: 'message',
+          room: roomId,
+          user: b.id,
+          origin: 'elsewhere',
+          content: `backlog ${n}`,
+          client_id: `b-${n}`,
         }));
         await owner.query('select api.post_events($1)', [JSON.stringify(events)]);
       }
@@ -83,12 +109,22 @@ describe('resume of a long backlog over a real socket', () => {
 
     const resumed = await openRoom(server.wsUrl, a, roomId, 0);
     const backlog = await waitFrames(resumed, 'message', total, 30_000);
-    assert.deepEqual(backlog.map((f) => f.seq), range(1, total));
-    assert.deepEqual(backlog.map((f) => f.content), range(1, total).map((n) => `backlog ${n}`));
+    assert.deepEqual(
+      backlog.map((f) => f.seq),
+      range(1, total),
+    );
+    assert.deepEqual(
+      backlog.map((f) => f.content),
+      range(1, total).map((n) => `backlog ${n}`),
+    );
 
     const roomB = await openRoom(server.wsUrl, b, roomId);
     const live = await sendMessage(roomB, 'live', `live-${randomUUID()}`);
     await waitFrame(resumed, (f) => f.type === 'message' && f.id === live.id);
-    assert.deepEqual(resumed.all('message').map((f) => f.seq), range(1, total + 1), 'no duplicate, no gap');
+    assert.deepEqual(
+      resumed.all('message').map((f) => f.seq),
+      range(1, total + 1),
+      'no duplicate, no gap',
+    );
   });
 });

@@ -5,7 +5,16 @@ import pg from 'pg';
 import { matchPair } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  closeAllSockets, isOpen, openRoom, pollUntil, sendMessage, sendPaced, seqsOf, waitClose, waitFrame, waitFrames,
+  closeAllSockets,
+  isOpen,
+  openRoom,
+  pollUntil,
+  sendMessage,
+  sendPaced,
+  seqsOf,
+  waitClose,
+  waitFrame,
+  waitFrames,
 } from '../support/ws.js';
 
 /**
@@ -46,11 +55,14 @@ describe('resume after a disconnect', () => {
 
     roomA = await openRoom(server.wsUrl, a, roomId, lastSeen);
     const replayed = await waitFrames(roomA, (f) => f.type === 'message' || f.type === 'own_message', 6);
-    assert.deepEqual(replayed.map((f) => [f.type, f.id, f.seq]), [
-      ...missed.map((ack) => ['message', ack.id, ack.seq]),
-      ['own_message', own.id, own.seq],
-    ]);
-    assert.deepEqual(replayed.map((f) => f.seq), range(4, 9));
+    assert.deepEqual(
+      replayed.map((f) => [f.type, f.id, f.seq]),
+      [...missed.map((ack) => ['message', ack.id, ack.seq]), ['own_message', own.id, own.seq]],
+    );
+    assert.deepEqual(
+      replayed.map((f) => f.seq),
+      range(4, 9),
+    );
     assert.equal(replayed[5]!.sender_id, a.id);
     assert.equal(replayed[5]!.client_id, 'tab-1');
     assert.notEqual(replayed[0]!.sender_id, b.id);
@@ -69,9 +81,15 @@ describe('resume after a disconnect', () => {
     await waitClose(roomB);
 
     const fromTwo = await openRoom(server.wsUrl, a, roomId, 2);
-    assert.deepEqual((await waitFrames(fromTwo, 'message', 2)).map((f) => f.id), acks.slice(2).map((f) => f.id));
+    assert.deepEqual(
+      (await waitFrames(fromTwo, 'message', 2)).map((f) => f.id),
+      acks.slice(2).map((f) => f.id),
+    );
     const fromZero = await openRoom(server.wsUrl, a, roomId, 0);
-    assert.deepEqual((await waitFrames(fromZero, 'message', 4)).map((f) => f.seq), [1, 2, 3, 4]);
+    assert.deepEqual(
+      (await waitFrames(fromZero, 'message', 4)).map((f) => f.seq),
+      [1, 2, 3, 4],
+    );
     // a resume point past the end (say, from another device's newer state) is the end
     const beyond = await openRoom(server.wsUrl, a, roomId, 1000);
     const roomB2 = await openRoom(server.wsUrl, b, roomId);
@@ -112,7 +130,10 @@ describe('resume after a disconnect', () => {
     await sending;
     const acks = await waitFrames(roomB, 'message_ack', total, 10_000);
     assert.deepEqual(roomB.all('error'), []);
-    assert.deepEqual(acks.map((f) => f.seq), range(1, total));
+    assert.deepEqual(
+      acks.map((f) => f.seq),
+      range(1, total),
+    );
     assert.deepEqual(seen, range(1, total), 'every seq exactly once, in order, across all sockets');
     assert.ok(sockets >= 8, `${sockets} reconnects`);
   });
@@ -126,14 +147,22 @@ describe('the LISTEN connection lost mid-chat', () => {
     const owner = new pg.Client({ connectionString: server.db.url });
     await owner.connect();
     // the listener's backend, as an operator finds it
-    const listenerPids = async () => (await owner.query<{ pid: number }>(
-      `select pid from pg_stat_activity where datname = current_database() and application_name = 'chat-listener'`)).rows.map((r) => r.pid);
+    const listenerPids = async () =>
+      (
+        await owner.query<{ pid: number }>(
+          `select pid from pg_stat_activity where datname = current_database() and application_name = 'chat-listener'`,
+        )
+      ).rows.map((r) => r.pid);
     const killListener = async () => {
       await pollUntil('a listener connection', async () => (await listenerPids()).length > 0, 10_000);
       const { rows } = await owner.query<{ killed: boolean }>(
         `select pg_terminate_backend(pid) as killed from pg_stat_activity
-          where datname = current_database() and application_name = 'chat-listener'`);
-      assert.ok(rows.some((r) => r.killed), 'the listener was terminated');
+          where datname = current_database() and application_name = 'chat-listener'`,
+      );
+      assert.ok(
+        rows.some((r) => r.killed),
+        'the listener was terminated',
+      );
     };
 
     try {
@@ -149,8 +178,15 @@ describe('the LISTEN connection lost mid-chat', () => {
       assert.deepEqual(roomB.all('error'), []);
       await waitFrame(roomA, (f) => f.type === 'message' && f.seq === total, 15_000);
       const delivered = roomA.all('message');
-      assert.deepEqual(delivered.map((f) => f.id), acks.map((f) => f.id), 'each acked message once, in order');
-      assert.deepEqual(delivered.map((f) => f.seq), range(1, total));
+      assert.deepEqual(
+        delivered.map((f) => f.id),
+        acks.map((f) => f.id),
+        'each acked message once, in order',
+      );
+      assert.deepEqual(
+        delivered.map((f) => f.seq),
+        range(1, total),
+      );
       // read back from the table after each reconnect, none is echoed to the socket that sent it
       assert.deepEqual(roomB.all('own_message'), [], 'no own_message to the sending socket');
 
@@ -188,16 +224,21 @@ describe('backpressure', () => {
       const slow = await openRoom(server.wsUrl, a, roomId);
       const watcher = await openRoom(server.wsUrl, a, roomId);
       const senders = [
-        await openRoom(server.wsUrl, b, roomId), await openRoom(server.wsUrl, a, roomId),
-        await openRoom(second.wsUrl, b, roomId), await openRoom(second.wsUrl, a, roomId),
+        await openRoom(server.wsUrl, b, roomId),
+        await openRoom(server.wsUrl, a, roomId),
+        await openRoom(second.wsUrl, b, roomId),
+        await openRoom(second.wsUrl, a, roomId),
       ];
       (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket.pause();
 
       const big = '😀'.repeat(4000); // 16,000 bytes of UTF-8: the largest message there is
       const perSender = Math.ceil(bytesToOverflow() / 16_000 / senders.length);
       const total = perSender * senders.length;
-      await Promise.all(senders.map((socket, k) =>
-        sendPaced(socket, perSender, (i) => ({ content: big, client_id: `big-${k}-${i}` }), { burst: 10, everyMs: 520 })));
+      await Promise.all(
+        senders.map((socket, k) =>
+          sendPaced(socket, perSender, (i) => ({ content: big, client_id: `big-${k}-${i}` }), { burst: 10, everyMs: 520 }),
+        ),
+      );
       for (const socket of senders) await waitFrames(socket, 'message_ack', perSender, 20_000);
       // the watcher has every message: the server has tried to give each one to the slow socket too
       await waitFrame(watcher, (f) => (f.type === 'message' || f.type === 'own_message') && f.seq === total, 30_000);

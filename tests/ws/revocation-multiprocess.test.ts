@@ -35,9 +35,10 @@ for (const action of ['logout-all', 'delete account'] as const) {
     const room = await openRoom(two.wsUrl, a, roomId);
     const partner = await openNotifications(two.wsUrl, b);
 
-    const res = action === 'logout-all'
-      ? await request(one.url, 'POST', '/auth/logout-all', { token: a.token })
-      : await request(one.url, 'DELETE', '/auth/me', { token: a.token, body: { password: a.password } });
+    const res =
+      action === 'logout-all'
+        ? await request(one.url, 'POST', '/auth/logout-all', { token: a.token })
+        : await request(one.url, 'DELETE', '/auth/me', { token: a.token, body: { password: a.password } });
     assert.equal(res.status, 200);
 
     assert.equal(await waitClose(notify), 4401);

@@ -5,7 +5,16 @@ import { LISTENER_APPLICATION_NAME } from '../../src/listener.js';
 import { matchPair, request, type Frame } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import {
-  closeAllSockets, handshake, isOpen, openNotifications, openRoom, ownerQuery, pollUntil, roomUrl, waitClose, waitFrame,
+  closeAllSockets,
+  handshake,
+  isOpen,
+  openNotifications,
+  openRoom,
+  ownerQuery,
+  pollUntil,
+  roomUrl,
+  waitClose,
+  waitFrame,
 } from '../support/ws.js';
 
 /** What blocks, sign-outs and deletions do to open sockets (docs/api.md, Safety). */
@@ -19,7 +28,8 @@ after(async () => {
   await server.close();
 });
 
-const roomClosed = (roomId: string, reason: string) => (f: Frame) => f.type === 'room_closed' && f.room_id === roomId && f.reason === reason;
+const roomClosed = (roomId: string, reason: string) => (f: Frame) =>
+  f.type === 'room_closed' && f.room_id === roomId && f.reason === reason;
 
 /** A matched pair with a notification socket and a room socket each. */
 async function connectedPair() {
@@ -70,7 +80,7 @@ describe('sign out everywhere', () => {
 });
 
 describe('delete account', () => {
-  test('the partner gets room_closed on both sockets; the deleted user\'s sockets close (4401)', async () => {
+  test("the partner gets room_closed on both sockets; the deleted user's sockets close (4401)", async () => {
     const { a, roomId, notifyA, notifyB, roomA, roomB } = await connectedPair();
     const res = await request(server.url, 'DELETE', '/auth/me', { token: a.token, body: { password: a.password } });
     assert.equal(res.status, 200);
@@ -91,17 +101,32 @@ describe('the token cache after a listener reconnect', () => {
     try {
       assert.equal((await request(server.url, 'GET', '/rooms/me', { token: a.token })).status, 200);
       // revoked without the event, as if its NOTIFY had been lost with the listener's connection
-      await ownerQuery(server.db.url, `update app.users set tokens_valid_from = date_trunc('second', now()) + interval '1 second' where id = $1`, [a.id]);
+      await ownerQuery(
+        server.db.url,
+        `update app.users set tokens_valid_from = date_trunc('second', now()) + interval '1 second' where id = $1`,
+        [a.id],
+      );
       assert.equal((await request(server.url, 'GET', '/rooms/me', { token: a.token })).status, 200, 'the gateway trusts its cache');
       const listenerQuery = `application_name = '${LISTENER_APPLICATION_NAME}'`;
-      await pollUntil('a listener connection', async () =>
-        (await owner.query(`select 1 from pg_stat_activity where datname = current_database() and ${listenerQuery}`)).rowCount! > 0, 10_000);
+      await pollUntil(
+        'a listener connection',
+        async () =>
+          (await owner.query(`select 1 from pg_stat_activity where datname = current_database() and ${listenerQuery}`)).rowCount! > 0,
+        10_000,
+      );
       const { rows } = await owner.query(
         `select pg_terminate_backend(pid) as killed from pg_stat_activity
-          where datname = current_database() and pid <> pg_backend_pid() and ${listenerQuery}`);
-      assert.ok(rows.some((r) => r.killed), 'the listener was terminated');
-      await pollUntil('the old token refused', async () =>
-        (await request(server.url, 'GET', '/rooms/me', { token: a.token })).status === 401, 15_000);
+          where datname = current_database() and pid <> pg_backend_pid() and ${listenerQuery}`,
+      );
+      assert.ok(
+        rows.some((r) => r.killed),
+        'the listener was terminated',
+      );
+      await pollUntil(
+        'the old token refused',
+        async () => (await request(server.url, 'GET', '/rooms/me', { token: a.token })).status === 401,
+        15_000,
+      );
     } finally {
       await owner.end();
     }

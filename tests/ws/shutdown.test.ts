@@ -88,8 +88,10 @@ describe('SIGTERM under load', () => {
       await poolLock.query('lock table app.pool_entries in exclusive mode'); // so does the join
       socket.send({ type: 'message', content: 'stuck', client_id: 'stuck' });
       const join = request(server.url, 'POST', '/pool/join', { token: joiner.token });
-      await pollUntil('the send and the join waiting for the locks', async () =>
-        Number((await ownerQuery(db.url, 'select count(*) as n from pg_locks where not granted'))[0].n) >= 2);
+      await pollUntil(
+        'the send and the join waiting for the locks',
+        async () => Number((await ownerQuery(db.url, 'select count(*) as n from pg_locks where not granted'))[0].n) >= 2,
+      );
 
       server.child.kill('SIGTERM');
       // no socket waits for the commits: they are closed first, so nothing more arrives meanwhile
@@ -98,8 +100,10 @@ describe('SIGTERM under load', () => {
 
       // the commit goes through: the frame received before the shutdown is stored
       await messagesLock.query('rollback');
-      await pollUntil('the stuck message committed', async () =>
-        (await ownerQuery(db.url, `select 1 from app.messages where client_id = 'stuck'`)).length === 1);
+      await pollUntil(
+        'the stuck message committed',
+        async () => (await ownerQuery(db.url, `select 1 from app.messages where client_id = 'stuck'`)).length === 1,
+      );
       // the request still in flight is answered before the connections are closed
       await poolLock.query('rollback');
       assert.equal((await join).status, 202);
@@ -127,8 +131,10 @@ describe('SIGTERM under load', () => {
       await owner.query('begin');
       await owner.query('lock table app.messages in share mode'); // the send's insert waits
       socket.send({ type: 'message', content: 'stuck', client_id: 'stuck' });
-      await pollUntil('the send waiting for the lock', async () =>
-        Number((await owner.query('select count(*) as n from pg_locks where not granted')).rows[0].n) > 0);
+      await pollUntil(
+        'the send waiting for the lock',
+        async () => Number((await owner.query('select count(*) as n from pg_locks where not granted')).rows[0].n) > 0,
+      );
 
       const signalled = Date.now();
       server.child.kill('SIGTERM');
@@ -186,8 +192,11 @@ describe('close() of the gateway', () => {
 
       await server.app.close();
       const deadline = new Promise<'open'>((resolve) => setTimeout(() => resolve('open'), 3000).unref());
-      assert.notEqual(await Promise.race([closed.then(() => 'closed' as const), deadline]), 'open',
-        'the keep-alive connection was closed by the server');
+      assert.notEqual(
+        await Promise.race([closed.then(() => 'closed' as const), deadline]),
+        'open',
+        'the keep-alive connection was closed by the server',
+      );
     } finally {
       agent.destroy();
       await server.db.drop();

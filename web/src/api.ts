@@ -82,8 +82,7 @@ export async function request<T>(method: string, path: string, body?: unknown): 
 export const api = {
   register: (input: { pseudo: string; email: string; country: string; password: string }) =>
     request<{ token: string; user: User }>('POST', '/auth/register', input),
-  login: (identifier: string, password: string) =>
-    request<{ token: string; user: User }>('POST', '/auth/login', { identifier, password }),
+  login: (identifier: string, password: string) => request<{ token: string; user: User }>('POST', '/auth/login', { identifier, password }),
   joinPool: (sameCountry: boolean) =>
     request<{ room_id?: string; room?: Room; message?: string }>('POST', '/pool/join', { same_country: sameCountry }),
   leavePool: () => request<{ message: string }>('POST', '/pool/leave'),

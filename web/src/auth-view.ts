@@ -50,10 +50,14 @@ function showErrors(fields: Field[], formError: HTMLElement, error: unknown): vo
 }
 
 function card(title: string, form: HTMLFormElement, footer: HTMLElement): HTMLElement {
-  return h('section', { class: 'auth card', 'aria-labelledby': 'auth-title' },
+  return h(
+    'section',
+    { class: 'auth card', 'aria-labelledby': 'auth-title' },
     h('h1', { id: 'auth-title' }, title),
     h('p', { class: 'tagline' }, 'Talk to a stranger. Rooms vanish after a day.'),
-    form, footer);
+    form,
+    footer,
+  );
 }
 
 export function renderLogin(container: HTMLElement, onSession: (session: Session) => void): void {
@@ -79,11 +83,19 @@ export function renderLogin(container: HTMLElement, onSession: (session: Session
 }
 
 export function renderRegister(container: HTMLElement, onSession: (session: Session) => void): void {
-  const countrySelect = h('select', { autocomplete: 'country' },
+  const countrySelect = h(
+    'select',
+    { autocomplete: 'country' },
     h('option', { value: '' }, 'Choose your country'),
-    ...COUNTRY_CODES.map((code) => h('option', { value: code }, `${flag(code)} ${countryName(code)}`)));
+    ...COUNTRY_CODES.map((code) => h('option', { value: code }, `${flag(code)} ${countryName(code)}`)),
+  );
   countrySelect.value = guessCountry();
-  const pseudo = field('pseudo', 'Pseudo', h('input', { type: 'text', autocomplete: 'username' }), 'Letters, digits, _ . - (2–32). Never shown to strangers.');
+  const pseudo = field(
+    'pseudo',
+    'Pseudo',
+    h('input', { type: 'text', autocomplete: 'username' }),
+    'Letters, digits, _ . - (2–32). Never shown to strangers.',
+  );
   const email = field('email', 'Email', h('input', { type: 'email', autocomplete: 'email' }));
   const country = field('country', 'Country', countrySelect, 'Strangers see only your flag.');
   const password = field('password', 'Password', h('input', { type: 'password', autocomplete: 'new-password' }), 'At least 8 characters.');
@@ -96,7 +108,10 @@ export function renderRegister(container: HTMLElement, onSession: (session: Sess
     submit.disabled = true;
     try {
       const { body } = await api.register({
-        pseudo: pseudo.input.value, email: email.input.value, country: country.input.value, password: password.input.value,
+        pseudo: pseudo.input.value,
+        email: email.input.value,
+        country: country.input.value,
+        password: password.input.value,
       });
       saveSession(body);
       onSession(body);

@@ -50,7 +50,13 @@ export class ChatView {
   private readonly countdown = h('span', { class: 'countdown', title: 'Time before this chat disappears' });
   private readonly title = h('h2', { class: 'room-title', id: 'room-title' });
   private readonly footer = h('div', { class: 'chat-footer' });
-  private readonly input = h('textarea', { id: 'composer-input', rows: '1', maxlength: '4000', placeholder: 'Write a message…', autocomplete: 'off' });
+  private readonly input = h('textarea', {
+    id: 'composer-input',
+    rows: '1',
+    maxlength: '4000',
+    placeholder: 'Write a message…',
+    autocomplete: 'off',
+  });
   private picker: HTMLElement | undefined;
 
   constructor(
@@ -86,9 +92,15 @@ export class ChatView {
     // the server deleted the messages with the room: show none
     this.list.replaceChildren();
     this.earlier.hidden = true;
-    clear(this.footer, h('div', { class: 'closed-notice', role: 'alert' },
-      h('p', {}, reason === 'expired' ? 'This chat has expired. Its messages are gone.' : 'This chat was closed. Its messages are gone.'),
-      h('a', { href: '#/', class: 'button primary' }, 'Find a new match')));
+    clear(
+      this.footer,
+      h(
+        'div',
+        { class: 'closed-notice', role: 'alert' },
+        h('p', {}, reason === 'expired' ? 'This chat has expired. Its messages are gone.' : 'This chat was closed. Its messages are gone.'),
+        h('a', { href: '#/', class: 'button primary' }, 'Find a new match'),
+      ),
+    );
   }
 
   private get partnerName(): string {
@@ -114,10 +126,16 @@ export class ChatView {
       messages = page.body;
       this.hasMore = page.headers.get('x-has-more') === 'true';
     } catch (error) {
-      clear(this.container, h('section', { class: 'card' },
-        h('h2', {}, error instanceof ApiError && error.status === 404 ? 'This chat does not exist.' : 'This chat could not be loaded.'),
-        h('p', {}, error instanceof Error ? error.message : ''),
-        h('a', { href: '#/', class: 'button' }, 'Back')));
+      clear(
+        this.container,
+        h(
+          'section',
+          { class: 'card' },
+          h('h2', {}, error instanceof ApiError && error.status === 404 ? 'This chat does not exist.' : 'This chat could not be loaded.'),
+          h('p', {}, error instanceof Error ? error.message : ''),
+          h('a', { href: '#/', class: 'button' }, 'Back'),
+        ),
+      );
       return;
     }
     this.renderShell();
@@ -145,10 +163,13 @@ export class ChatView {
     this.tickCountdown();
     this.countdownTimer = window.setInterval(() => this.tickCountdown(), 1000);
 
-    const form = h('form', { class: 'composer', 'aria-label': 'Send a message' },
+    const form = h(
+      'form',
+      { class: 'composer', 'aria-label': 'Send a message' },
       h('label', { for: 'composer-input', class: 'sr-only' }, 'Message'),
       this.input,
-      h('button', { type: 'submit', class: 'primary send', 'aria-label': 'Send' }, 'Send'));
+      h('button', { type: 'submit', class: 'primary send', 'aria-label': 'Send' }, 'Send'),
+    );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       this.send();
@@ -161,22 +182,34 @@ export class ChatView {
     });
     this.input.addEventListener('input', () => this.sendTyping());
     this.earlier.addEventListener('click', () => void this.loadEarlier());
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) void this.loadEarlier();
-    }, { root: this.scroller });
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) void this.loadEarlier();
+      },
+      { root: this.scroller },
+    );
     observer.observe(this.earlier);
     this.cleanups.push(() => observer.disconnect());
 
     clear(this.footer, this.typing, form);
     this.scroller.replaceChildren(this.earlier, this.list);
-    clear(this.container, h('section', { class: 'chat', 'aria-labelledby': 'room-title' },
-      h('header', { class: 'chat-header' },
-        h('a', { href: '#/', class: 'back', 'aria-label': 'Back to your chats' }, '‹'),
-        h('span', { class: 'flag big', role: 'img', 'aria-label': countryName(room.partner_country) }, flag(room.partner_country)),
-        h('div', { class: 'room-heading' }, this.title, this.countdown),
-        h('div', { class: 'room-actions' }, renameButton, closeButton)),
-      this.scroller,
-      this.footer));
+    clear(
+      this.container,
+      h(
+        'section',
+        { class: 'chat', 'aria-labelledby': 'room-title' },
+        h(
+          'header',
+          { class: 'chat-header' },
+          h('a', { href: '#/', class: 'back', 'aria-label': 'Back to your chats' }, '‹'),
+          h('span', { class: 'flag big', role: 'img', 'aria-label': countryName(room.partner_country) }, flag(room.partner_country)),
+          h('div', { class: 'room-heading' }, this.title, this.countdown),
+          h('div', { class: 'room-actions' }, renameButton, closeButton),
+        ),
+        this.scroller,
+        this.footer,
+      ),
+    );
     this.input.focus();
   }
 
@@ -193,9 +226,15 @@ export class ChatView {
     const mine = message.sender_id === this.session.user.id;
     if (mine && message.is_read) this.readSeq = Math.max(this.readSeq, message.seq);
     return {
-      id: message.id, seq: message.seq, clientId: message.client_id ?? undefined, mine, content: message.content,
-      sentAt: message.sent_at, delivery: mine ? (message.is_read ? 'read' : 'sent') : 'sent',
-      reactions: new Map(message.reactions.map((r) => [r.user_id, r.emoji])), el: h('li', {}),
+      id: message.id,
+      seq: message.seq,
+      clientId: message.client_id ?? undefined,
+      mine,
+      content: message.content,
+      sentAt: message.sent_at,
+      delivery: mine ? (message.is_read ? 'read' : 'sent') : 'sent',
+      reactions: new Map(message.reactions.map((r) => [r.user_id, r.emoji])),
+      el: h('li', {}),
     };
   }
 
@@ -314,8 +353,15 @@ export class ChatView {
         const stick = this.nearBottom();
         const mine = frame.type === 'own_message';
         const message = this.add({
-          id: String(frame.id), seq: Number(frame.seq), clientId: typeof frame.client_id === 'string' ? frame.client_id : undefined,
-          mine, content: String(frame.content), sentAt: String(frame.sent_at), delivery: 'sent', reactions: new Map(), el: h('li', {}),
+          id: String(frame.id),
+          seq: Number(frame.seq),
+          clientId: typeof frame.client_id === 'string' ? frame.client_id : undefined,
+          mine,
+          content: String(frame.content),
+          sentAt: String(frame.sent_at),
+          delivery: 'sent',
+          reactions: new Map(),
+          el: h('li', {}),
         });
         this.lastSeq = Math.max(this.lastSeq, Number(frame.seq));
         if (!mine) this.typing.textContent = '';
@@ -410,8 +456,13 @@ export class ChatView {
 
   private addUnsent(unsent: Unsent): ChatMessage {
     return this.add({
-      clientId: unsent.client_id, mine: true, content: unsent.content, sentAt: unsent.sent_at, delivery: 'pending',
-      reactions: new Map(), el: h('li', {}),
+      clientId: unsent.client_id,
+      mine: true,
+      content: unsent.content,
+      sentAt: unsent.sent_at,
+      delivery: 'pending',
+      reactions: new Map(),
+      el: h('li', {}),
     });
   }
 
@@ -464,12 +515,19 @@ export class ChatView {
     this.closePicker();
     if (wasOpenHere) return;
     const mine = message.reactions.get(this.session.user.id);
-    const picker = h('div', { class: 'picker', role: 'group', 'aria-label': 'Reactions' },
+    const picker = h(
+      'div',
+      { class: 'picker', role: 'group', 'aria-label': 'Reactions' },
       ...REACTIONS.map((emoji) => {
-        const choice = h('button', { type: 'button', 'aria-pressed': String(emoji === mine), 'aria-label': `${emoji === mine ? 'Remove' : 'React with'} ${emoji}` }, emoji);
+        const choice = h(
+          'button',
+          { type: 'button', 'aria-pressed': String(emoji === mine), 'aria-label': `${emoji === mine ? 'Remove' : 'React with'} ${emoji}` },
+          emoji,
+        );
         choice.addEventListener('click', () => void this.react(message, emoji));
         return choice;
-      }));
+      }),
+    );
     picker.addEventListener('keydown', (event) => {
       if (event.key === 'Escape') {
         this.closePicker();
@@ -479,7 +537,7 @@ export class ChatView {
     button.setAttribute('aria-expanded', 'true');
     message.el.append(picker);
     this.picker = picker;
-    (picker.querySelector('[aria-pressed="true"]') as HTMLElement ?? picker.firstElementChild as HTMLElement).focus();
+    ((picker.querySelector('[aria-pressed="true"]') as HTMLElement) ?? (picker.firstElementChild as HTMLElement)).focus();
   }
 
   private closePicker(): void {
@@ -505,11 +563,24 @@ export class ChatView {
     }
   }
 
-  private dialog(title: string, body: HTMLElement[], confirmLabel: string, confirmClass: string, onConfirm: () => Promise<string | undefined>): void {
+  private dialog(
+    title: string,
+    body: HTMLElement[],
+    confirmLabel: string,
+    confirmClass: string,
+    onConfirm: () => Promise<string | undefined>,
+  ): void {
     const error = h('p', { class: 'form-error', role: 'alert' });
     const confirm = h('button', { type: 'submit', class: confirmClass }, confirmLabel);
     const cancel = h('button', { type: 'button', class: 'secondary' }, 'Cancel');
-    const form = h('form', {}, h('h2', { id: 'dialog-title' }, title), ...body, error, h('div', { class: 'dialog-buttons' }, cancel, confirm));
+    const form = h(
+      'form',
+      {},
+      h('h2', { id: 'dialog-title' }, title),
+      ...body,
+      error,
+      h('div', { class: 'dialog-buttons' }, cancel, confirm),
+    );
     const dialog = h('dialog', { 'aria-labelledby': 'dialog-title' }, form);
     cancel.addEventListener('click', () => dialog.close());
     dialog.addEventListener('close', () => dialog.remove());
@@ -529,40 +600,53 @@ export class ChatView {
   }
 
   private rename(): void {
-    const input = h('input', { id: 'rename-input', type: 'text', maxlength: '64', value: this.partnerName, 'aria-describedby': 'rename-hint' });
-    this.dialog('Rename this chat', [
-      h('label', { for: 'rename-input' }, 'Name'), input,
-      h('p', { class: 'hint', id: 'rename-hint' }, 'Only you see this name.'),
-    ], 'Save', 'primary', async () => {
-      try {
-        const { body } = await api.rename(this.roomId, input.value);
-        this.room!.name = body.room.name;
-        this.title.textContent = body.room.name;
-        this.store.update(this.roomId, { name: body.room.name });
-        for (const message of this.order) if (!message.mine) this.draw(message);
-        return undefined;
-      } catch (error) {
-        return error instanceof Error ? error.message : 'Could not rename.';
-      }
+    const input = h('input', {
+      id: 'rename-input',
+      type: 'text',
+      maxlength: '64',
+      value: this.partnerName,
+      'aria-describedby': 'rename-hint',
     });
+    this.dialog(
+      'Rename this chat',
+      [h('label', { for: 'rename-input' }, 'Name'), input, h('p', { class: 'hint', id: 'rename-hint' }, 'Only you see this name.')],
+      'Save',
+      'primary',
+      async () => {
+        try {
+          const { body } = await api.rename(this.roomId, input.value);
+          this.room!.name = body.room.name;
+          this.title.textContent = body.room.name;
+          this.store.update(this.roomId, { name: body.room.name });
+          for (const message of this.order) if (!message.mine) this.draw(message);
+          return undefined;
+        } catch (error) {
+          return error instanceof Error ? error.message : 'Could not rename.';
+        }
+      },
+    );
     input.select();
   }
 
   private confirmClose(): void {
-    this.dialog('Close this chat?', [
-      h('p', {}, 'It ends for both of you and every message is deleted. This cannot be undone.'),
-    ], 'Close chat', 'danger', async () => {
-      try {
-        await api.close(this.roomId);
-        this.closed('closed');
-        return undefined;
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) {
+    this.dialog(
+      'Close this chat?',
+      [h('p', {}, 'It ends for both of you and every message is deleted. This cannot be undone.')],
+      'Close chat',
+      'danger',
+      async () => {
+        try {
+          await api.close(this.roomId);
           this.closed('closed');
           return undefined;
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 404) {
+            this.closed('closed');
+            return undefined;
+          }
+          return error instanceof Error ? error.message : 'Could not close.';
         }
-        return error instanceof Error ? error.message : 'Could not close.';
-      }
-    });
+      },
+    );
   }
 }

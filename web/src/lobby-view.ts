@@ -21,13 +21,24 @@ export function renderLobby(container: HTMLElement, session: Session, store: Sto
     const worldwide = h('input', { type: 'radio', name: 'scope', id: 'scope-world', value: 'world', checked: true });
     const sameCountry = h('input', { type: 'radio', name: 'scope', id: 'scope-country', value: 'country' });
     const button = h('button', { type: 'submit', class: 'primary large' }, 'Find a match');
-    const form = h('form', { class: 'lobby', 'aria-label': 'Find a match' },
-      h('fieldset', {},
+    const form = h(
+      'form',
+      { class: 'lobby', 'aria-label': 'Find a match' },
+      h(
+        'fieldset',
+        {},
         h('legend', {}, 'Who would you like to meet?'),
         h('div', { class: 'choice' }, worldwide, h('label', { for: 'scope-world' }, '🌍 Anyone, anywhere')),
-        h('div', { class: 'choice' }, sameCountry,
-          h('label', { for: 'scope-country' }, `${flag(session.user.country)} Someone from ${countryName(session.user.country)}`))),
-      status, button);
+        h(
+          'div',
+          { class: 'choice' },
+          sameCountry,
+          h('label', { for: 'scope-country' }, `${flag(session.user.country)} Someone from ${countryName(session.user.country)}`),
+        ),
+      ),
+      status,
+      button,
+    );
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       button.disabled = true;
@@ -51,16 +62,23 @@ export function renderLobby(container: HTMLElement, session: Session, store: Sto
         button.disabled = false;
       }
     });
-    clear(container, h('section', { class: 'card lobby-card', 'aria-labelledby': 'lobby-title' },
-      h('h2', { id: 'lobby-title' }, 'Meet a stranger'),
-      h('p', {}, 'You are matched with one person at a time. They only see your flag, never your pseudo.'),
-      form));
+    clear(
+      container,
+      h(
+        'section',
+        { class: 'card lobby-card', 'aria-labelledby': 'lobby-title' },
+        h('h2', { id: 'lobby-title' }, 'Meet a stranger'),
+        h('p', {}, 'You are matched with one person at a time. They only see your flag, never your pseudo.'),
+        form,
+      ),
+    );
     button.focus();
   };
 
   const online = h('p', { class: 'online', 'aria-live': 'polite' });
   const showCount = () => {
-    online.textContent = store.onlineCount === undefined ? '' : `${store.onlineCount} ${store.onlineCount === 1 ? 'person' : 'people'} online`;
+    online.textContent =
+      store.onlineCount === undefined ? '' : `${store.onlineCount} ${store.onlineCount === 1 ? 'person' : 'people'} online`;
   };
   const unsubscribe = store.subscribe(showCount);
 
@@ -82,10 +100,18 @@ export function renderLobby(container: HTMLElement, session: Session, store: Sto
       idle();
     });
     showCount();
-    clear(container, h('section', { class: 'card waiting', 'aria-labelledby': 'waiting-title', 'aria-busy': 'true' },
-      h('div', { class: 'spinner', 'aria-hidden': 'true' }),
-      h('h2', { id: 'waiting-title' }, 'Looking for a stranger…'),
-      online, status, cancel));
+    clear(
+      container,
+      h(
+        'section',
+        { class: 'card waiting', 'aria-labelledby': 'waiting-title', 'aria-busy': 'true' },
+        h('div', { class: 'spinner', 'aria-hidden': 'true' }),
+        h('h2', { id: 'waiting-title' }, 'Looking for a stranger…'),
+        online,
+        status,
+        cancel,
+      ),
+    );
     cancel.focus();
   };
 

@@ -57,13 +57,20 @@ function loggedIn(session: Session): LoggedIn {
   const layout = h('div', { class: 'layout' }, sidebar, main);
   sidebar.append(h('a', { href: '#/', class: 'button primary new-match' }, 'New match'), roomsBox);
 
-  clear(root,
-    h('header', { class: 'topbar' },
+  clear(
+    root,
+    h(
+      'header',
+      { class: 'topbar' },
       h('a', { href: '#/', class: 'brand' }, 'Stranger chat'),
       online,
       h('span', { class: 'me', title: countryName(session.user.country) }, `${flag(session.user.country)} ${session.user.pseudo}`),
-      logout),
-    banner, layout, toasts);
+      logout,
+    ),
+    banner,
+    layout,
+    toasts,
+  );
 
   let chat: ChatView | undefined;
   let lobbyCleanup: (() => void) | undefined;
@@ -112,10 +119,13 @@ function loggedIn(session: Session): LoggedIn {
       store.setDown('notifications', false);
       // catch up on whatever happened while the socket was down (a match among it)
       const known = store.loaded ? new Set(store.rooms.keys()) : undefined;
-      void store.refresh().then(() => {
-        const fresh = [...store.rooms.keys()].find((id) => known && !known.has(id));
-        if (fresh && isWaiting()) onMatched(fresh);
-      }, () => {});
+      void store.refresh().then(
+        () => {
+          const fresh = [...store.rooms.keys()].find((id) => known && !known.has(id));
+          if (fresh && isWaiting()) onMatched(fresh);
+        },
+        () => {},
+      );
     },
     onFrame: (frame) => {
       switch (frame.type) {

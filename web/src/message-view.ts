@@ -28,7 +28,12 @@ const DELIVERY_TEXT: Record<Delivery, [string, string]> = {
 };
 
 /** Builds or rebuilds the element of a message; `onReact` opens the picker for it. */
-export function renderMessage(message: ChatMessage, myId: string, partnerName: string, onReact: (message: ChatMessage, button: HTMLButtonElement) => void): void {
+export function renderMessage(
+  message: ChatMessage,
+  myId: string,
+  partnerName: string,
+  onReact: (message: ChatMessage, button: HTMLButtonElement) => void,
+): void {
   const li = message.el;
   li.className = `msg ${message.mine ? 'mine' : 'theirs'}${message.delivery === 'failed' ? ' failed' : ''}`;
   if (message.id) li.dataset.id = message.id;
@@ -39,22 +44,35 @@ export function renderMessage(message: ChatMessage, myId: string, partnerName: s
   for (const emoji of message.reactions.values()) counts.set(emoji, (counts.get(emoji) ?? 0) + 1);
   const myReaction = message.reactions.get(myId);
   const chips = [...counts].map(([emoji, count]) =>
-    h('span', { class: `chip${emoji === myReaction ? ' own' : ''}`, 'aria-label': `${emoji} ${count}${emoji === myReaction ? ', yours' : ''}` }, count > 1 ? `${emoji} ${count}` : emoji));
+    h(
+      'span',
+      { class: `chip${emoji === myReaction ? ' own' : ''}`, 'aria-label': `${emoji} ${count}${emoji === myReaction ? ', yours' : ''}` },
+      count > 1 ? `${emoji} ${count}` : emoji,
+    ),
+  );
 
   const [tick, tickLabel] = DELIVERY_TEXT[message.delivery];
   const reactButton = message.id
-    ? h('button', { type: 'button', class: 'react-btn', 'aria-label': 'React to this message', 'aria-haspopup': 'true', 'aria-expanded': 'false' }, '☺')
+    ? h(
+        'button',
+        { type: 'button', class: 'react-btn', 'aria-label': 'React to this message', 'aria-haspopup': 'true', 'aria-expanded': 'false' },
+        '☺',
+      )
     : null;
   reactButton?.addEventListener('click', () => onReact(message, reactButton));
 
-  clear(li,
+  clear(
+    li,
     h('span', { class: 'sr-only' }, message.mine ? 'You:' : `${partnerName}:`),
     h('div', { class: 'bubble' }, h('p', { class: 'text' }, message.content)),
-    h('div', { class: 'meta' },
+    h(
+      'div',
+      { class: 'meta' },
       h('time', { datetime: message.sentAt }, timeOf(message.sentAt)),
       message.mine ? h('span', { class: `ticks ${message.delivery}`, title: tickLabel, 'aria-label': tickLabel }, tick) : null,
       message.failure ? h('span', { class: 'failure' }, message.failure) : null,
-      reactButton),
+      reactButton,
+    ),
     chips.length > 0 ? h('div', { class: 'reactions', 'aria-label': 'Reactions' }, ...chips) : null,
   );
 }

@@ -20,7 +20,10 @@ export const ERROR_LINE = /(^|\s)error:|"level":\s*(50|60|"error"|"fatal")/;
 
 export class FaultDatabase {
   private server: EmbeddedDatabase | undefined;
-  private constructor(private readonly dir: string, private readonly port: number) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly port: number,
+  ) {}
 
   static async start(): Promise<FaultDatabase> {
     await mkdir('.data', { recursive: true });
@@ -68,7 +71,10 @@ export class Gateway {
   /** Everything every incarnation of this gateway logged. */
   output = '';
 
-  constructor(readonly name: string, private readonly databaseUrl: string) {}
+  constructor(
+    readonly name: string,
+    private readonly databaseUrl: string,
+  ) {}
 
   get url(): string {
     return `http://127.0.0.1:${this.port}`;
@@ -128,7 +134,10 @@ export class Gateway {
 
   /** Lines logged at error level (stack traces included) since `from` (an offset in output). */
   errorLines(from = 0): string[] {
-    return this.output.slice(from).split('\n').filter((line) => ERROR_LINE.test(line));
+    return this.output
+      .slice(from)
+      .split('\n')
+      .filter((line) => ERROR_LINE.test(line));
   }
 
   async healthy(): Promise<boolean> {
@@ -154,8 +163,11 @@ export async function createRooms(databaseUrl: string, pairs: number): Promise<A
   try {
     const member = async (country: string): Promise<Member> => {
       const pseudo = `f${randomBytes(6).toString('hex')}`;
-      const { rows } = await owner.query<{ user: { id: string } }>(
-        `select api.register($1, $2, $3, '$argon2id$never-verified') as user`, [pseudo, `${pseudo}@example.com`, country]);
+      const { rows } = await owner.query<{ user: { id: string } }>(`select api.register($1, $2, $3, '$argon2id$never-verified') as user`, [
+        pseudo,
+        `${pseudo}@example.com`,
+        country,
+      ]);
       return { id: rows[0]!.user.id, token: await tokens.issue(rows[0]!.user.id) };
     };
     const rooms = [];
@@ -163,8 +175,9 @@ export async function createRooms(databaseUrl: string, pairs: number): Promise<A
       const a = await member('FR');
       const b = await member('NG');
       await owner.query('select api.join_pool($1)', [a.id]);
-      const { rows } = await owner.query<{ joined: { matched: boolean; room: { id: string } } }>(
-        'select api.join_pool($1) as joined', [b.id]);
+      const { rows } = await owner.query<{ joined: { matched: boolean; room: { id: string } } }>('select api.join_pool($1) as joined', [
+        b.id,
+      ]);
       if (!rows[0]!.joined.matched) throw new Error('the second user of a pair was not matched');
       rooms.push({ roomId: rows[0]!.joined.room.id, a, b });
     }

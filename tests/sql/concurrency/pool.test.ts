@@ -31,15 +31,17 @@ const compatible = (x: Joiner, y: Joiner) => x.id !== y.id && (x.country === y.c
 
 /** New users; `spec` is e.g. ['FR', 'DE*'] where * asks for same_country. */
 async function joiners(spec: string[]): Promise<Joiner[]> {
-  const users = await insertUsers(owner, spec.map((s) => s.slice(0, 2)));
+  const users = await insertUsers(
+    owner,
+    spec.map((s) => s.slice(0, 2)),
+  );
   return users.map((u, k) => ({ ...u, same: spec[k]!.endsWith('*') }));
 }
 
 /** Rounds start from an empty pool, whatever the round before left behind. */
 const clearPool = () => owner.query('delete from app.pool_entries');
 
-const joinStep = (client: pg.Client, user: Joiner): Step =>
-  ({ client, sql: 'api.join_pool($1, $2)', params: [user.id, user.same] });
+const joinStep = (client: pg.Client, user: Joiner): Step => ({ client, sql: 'api.join_pool($1, $2)', params: [user.id, user.same] });
 
 /** Joins one after the other (no race): these users are waiting before the race starts. */
 async function waitInPool(users: Joiner[]): Promise<void> {
@@ -57,9 +59,10 @@ async function checkPool(users: Joiner[], left: Set<string> = new Set()): Promis
   const ids = users.map((u) => u.id);
   const byId = new Map(users.map((u) => [u.id, u]));
   const { rows: rooms } = await owner.query<{ user_a: string; user_b: string }>(
-    'select user_a, user_b from app.rooms where user_a = any($1) or user_b = any($1)', [ids]);
-  const { rows: entries } = await owner.query<{ user_id: string }>(
-    'select user_id from app.pool_entries where user_id = any($1)', [ids]);
+    'select user_a, user_b from app.rooms where user_a = any($1) or user_b = any($1)',
+    [ids],
+  );
+  const { rows: entries } = await owner.query<{ user_id: string }>('select user_id from app.pool_entries where user_id = any($1)', [ids]);
   const waiting = new Set(entries.map((e) => e.user_id));
 
   const partner = new Map<string, string>();
@@ -68,7 +71,10 @@ async function checkPool(users: Joiner[], left: Set<string> = new Set()): Promis
     const b = byId.get(room.user_b);
     assert.ok(a && b, 'a room pairs two users of this round');
     assert.ok(compatible(a, b), `room pairs ${a.country}/${a.same} with ${b.country}/${b.same}`);
-    for (const [me, other] of [[a, b], [b, a]] as const) {
+    for (const [me, other] of [
+      [a, b],
+      [b, a],
+    ] as const) {
       assert.ok(!partner.has(me.id), `${me.country}/${me.same} is in two rooms`);
       assert.ok(!waiting.has(me.id), `${me.country}/${me.same} is in a room and still waiting`);
       assert.ok(!left.has(me.id), `${me.country}/${me.same} left the pool (200) but is in a room`);
@@ -76,7 +82,8 @@ async function checkPool(users: Joiner[], left: Set<string> = new Set()): Promis
     }
   }
   for (const user of users) {
-    if (!left.has(user.id)) assert.ok(partner.has(user.id) || waiting.has(user.id), `${user.country}/${user.same} is neither paired nor waiting`);
+    if (!left.has(user.id))
+      assert.ok(partner.has(user.id) || waiting.has(user.id), `${user.country}/${user.same} is neither paired nor waiting`);
   }
   const stillWaiting = users.filter((u) => waiting.has(u.id));
   for (const x of stillWaiting) {
@@ -106,8 +113,11 @@ describe('concurrent pool joins on separate connections', () => {
     await rounds(ROUNDS, async (round) => {
       await clearPool();
       const users = await joiners(MIXES[round % MIXES.length]!);
-      const outcomes = await race(owner, users.map((u, k) => joinStep(clients[k]!, u)));
-      outcomes.forEach((o, k) => okResult(o, `join ${k}`));
+      const outcomes = await race(
+        owner,
+        users.map((u, k) => joinStep(clients[k]!, u)),
+      );
+      for (const [k, o] of outcomes.entries()) okResult(o, `join ${k}`);
       await checkPool(users);
     });
   });
@@ -117,16 +127,22 @@ describe('concurrent pool joins on separate connections', () => {
    * joiner that arrives while it does must still take the compatible waiting user, not queue
    * beside them: here the presence transaction is held open across the join, every time.
    */
-  test('a join arriving while api.sync_presence holds a waiting user\'s entry is still paired with them', async () => {
+  test("a join arriving while api.sync_presence holds a waiting user's entry is still paired with them", async () => {
     const [presence, joiner] = [clients[8]!, clients[9]!];
     const cases: Array<[string, string, 'offline' | 'online']> = [
-      ['FR', 'DE', 'offline'], ['FR*', 'FR', 'offline'], ['FR', 'FR*', 'offline'], ['NG*', 'NG*', 'offline'],
-      ['FR', 'DE', 'online'], ['FR*', 'FR', 'online'], ['FR', 'FR*', 'online'], ['NG*', 'NG*', 'online'],
+      ['FR', 'DE', 'offline'],
+      ['FR*', 'FR', 'offline'],
+      ['FR', 'FR*', 'offline'],
+      ['NG*', 'NG*', 'offline'],
+      ['FR', 'DE', 'online'],
+      ['FR*', 'FR', 'online'],
+      ['FR', 'FR*', 'online'],
+      ['NG*', 'NG*', 'online'],
     ];
     await rounds(cases.length, async (round) => {
       const [waiterSpec, joinerSpec, change] = cases[round]!;
       await clearPool();
-      const [waiter, late] = await joiners([waiterSpec, joinerSpec]) as [Joiner, Joiner];
+      const [waiter, late] = (await joiners([waiterSpec, joinerSpec])) as [Joiner, Joiner];
       await waitInPool([waiter]);
       if (change === 'online') {
         // a tab that closed a moment ago comes back: presence clears disconnected_at
@@ -135,8 +151,10 @@ describe('concurrent pool joins on separate connections', () => {
       await presence.query('begin');
       let joining: Promise<pg.QueryResult>;
       try {
-        await presence.query('select api.sync_presence($1, $2, $3)',
-          change === 'online' ? [randomUUID(), [waiter.id], []] : [randomUUID(), [], [waiter.id]]);
+        await presence.query(
+          'select api.sync_presence($1, $2, $3)',
+          change === 'online' ? [randomUUID(), [waiter.id], []] : [randomUUID(), [], [waiter.id]],
+        );
         let done = false;
         joining = joiner.query('select api.join_pool($1, $2) as result', [late.id, late.same]).finally(() => (done = true));
         await waitUntil(async () => done || (await blockedOnLock(owner, joiner)), 'the join to finish or to wait for presence');
@@ -144,8 +162,11 @@ describe('concurrent pool joins on separate connections', () => {
         await presence.query('commit');
       }
       const { rows } = await joining;
-      assert.equal(rows[0].result.matched, true,
-        `${joinerSpec} joining while presence (${change}) holds ${waiterSpec}'s entry was queued beside them`);
+      assert.equal(
+        rows[0].result.matched,
+        true,
+        `${joinerSpec} joining while presence (${change}) holds ${waiterSpec}'s entry was queued beside them`,
+      );
       assert.deepEqual(Object.fromEntries(await checkPool([waiter, late])), { [waiter.id]: late.id, [late.id]: waiter.id });
     });
   });
@@ -160,8 +181,8 @@ describe('concurrent pool joins on separate connections', () => {
     const [presence, batch] = [clients[8]!, clients[9]!];
     await rounds(4, async (round) => {
       await clearPool();
-      const [first, second] = await joiners(['FR*', 'DE*']) as [Joiner, Joiner];
-      const [forSecond, forFirst] = await joiners(['DE', 'FR']) as [Joiner, Joiner];
+      const [first, second] = (await joiners(['FR*', 'DE*'])) as [Joiner, Joiner];
+      const [forSecond, forFirst] = (await joiners(['DE', 'FR'])) as [Joiner, Joiner];
       await waitInPool([first, second]);
       await owner.query(`update app.pool_entries set disconnected_at = now() - interval '5 seconds' where user_id = $1`, [first.id]);
       await batch.query('begin');
@@ -170,8 +191,13 @@ describe('concurrent pool joins on separate connections', () => {
         const took = await batch.query('select api.join_pool($1) as result', [forSecond.id]);
         assert.equal(took.rows[0].result.matched, true, 'set-up: the batch takes the second entry');
         let finished = false;
-        presenceDone = presence.query('select api.sync_presence($1, $2, $3)', [randomUUID(), [first.id], [second.id]])
-          .then(() => null, (error: Error) => error).finally(() => (finished = true));
+        presenceDone = presence
+          .query('select api.sync_presence($1, $2, $3)', [randomUUID(), [first.id], [second.id]])
+          .then(
+            () => null,
+            (error: Error) => error,
+          )
+          .finally(() => (finished = true));
         await waitUntil(async () => finished || (await blockedOnLock(owner, presence)), 'presence to wait for the batch');
         const { rows } = await batch.query('select api.join_pool($1) as result', [forFirst.id]);
         assert.equal(rows[0].result.matched, true, `round ${round}: the batch skipped the entry presence was changing`);
@@ -180,8 +206,12 @@ describe('concurrent pool joins on separate connections', () => {
       }
       const presenceError = await presenceDone;
       if (presenceError) throw presenceError; // a deadlock, say
-      assert.deepEqual(Object.fromEntries(await checkPool([first, second, forFirst, forSecond])),
-        { [first.id]: forFirst.id, [forFirst.id]: first.id, [second.id]: forSecond.id, [forSecond.id]: second.id });
+      assert.deepEqual(Object.fromEntries(await checkPool([first, second, forFirst, forSecond])), {
+        [first.id]: forFirst.id,
+        [forFirst.id]: first.id,
+        [second.id]: forSecond.id,
+        [forSecond.id]: second.id,
+      });
     });
   });
 
@@ -195,7 +225,10 @@ describe('concurrent pool joins on separate connections', () => {
       const late = await joiners(['FR', 'DE', 'NG', 'JP']);
       await waitInPool(waiters);
       const online = round % 2 === 1;
-      if (online) await owner.query(`update app.pool_entries set disconnected_at = now() - interval '5 seconds' where user_id = any($1)`, [waiters.map((w) => w.id)]);
+      if (online)
+        await owner.query(`update app.pool_entries set disconnected_at = now() - interval '5 seconds' where user_id = any($1)`, [
+          waiters.map((w) => w.id),
+        ]);
       const ids = waiters.map((w) => w.id);
       const batch = late.slice(0, 3).map((u, i) => ({ i, user: u.id, same_country: false }));
       const outcomes = await race(owner, [
@@ -203,7 +236,7 @@ describe('concurrent pool joins on separate connections', () => {
         { client: clients[1]!, sql: 'api.join_pool_batch($1)', params: [JSON.stringify(batch)] },
         joinStep(clients[2]!, late[3]!),
       ]);
-      outcomes.forEach((o, k) => okResult(o, `step ${k}`));
+      for (const [k, o] of outcomes.entries()) okResult(o, `step ${k}`);
       const partner = await checkPool([...waiters, ...late]);
       for (const w of waiters) assert.ok(partner.has(w.id), 'a waiter was skipped');
     });
@@ -221,12 +254,16 @@ describe('concurrent pool joins on separate connections', () => {
         { client: clients[0]!, sql: 'api.leave_pool($1)', params: [leaver.id] },
         ...late.map((u, k) => joinStep(clients[k + 1]!, u)),
       ]);
-      outcomes.slice(1).forEach((o, k) => okResult(o, `join ${k}`));
+      for (const [k, o] of outcomes.slice(1).entries()) okResult(o, `join ${k}`);
       const leave = outcomes[0]!;
       if (!leave.ok) assert.equal(leave.error.code, 'CPNIP', `leave failed with ${leave.error.message}`);
       const partner = await checkPool([...waiters, ...late], leave.ok ? new Set([leaver.id]) : new Set());
       // a failed leave means a joiner took the leaver first
-      assert.equal(partner.has(leaver.id), !leave.ok, `leave ${leave.ok ? 'succeeded' : 'failed'} but the leaver is ${partner.has(leaver.id) ? '' : 'not '}in a room`);
+      assert.equal(
+        partner.has(leaver.id),
+        !leave.ok,
+        `leave ${leave.ok ? 'succeeded' : 'failed'} but the leaver is ${partner.has(leaver.id) ? '' : 'not '}in a room`,
+      );
     });
   });
 });

@@ -35,11 +35,20 @@ async function newRoom(): Promise<Room> {
   return { id: rows[0].result.room.id, a: a!.id, b: b!.id };
 }
 
-const message = (room: Room, user: string, clientId: string) =>
-  ({ kind: 'message', room: room.id, user, origin: 'test', content: `text of ${clientId}`, client_id: clientId });
+const message = (room: Room, user: string, clientId: string) => ({
+  kind: 'message',
+  room: room.id,
+  user,
+  origin: 'test',
+  content: `text of ${clientId}`,
+  client_id: clientId,
+});
 
-const postStep = (client: pg.Client, events: object[]): Step =>
-  ({ client, sql: 'api.post_events($1)', params: [JSON.stringify(events.map((e, i) => ({ i, ...e })))] });
+const postStep = (client: pg.Client, events: object[]): Step => ({
+  client,
+  sql: 'api.post_events($1)',
+  params: [JSON.stringify(events.map((e, i) => ({ i, ...e })))],
+});
 
 describe('concurrent sends, closes and reactions on separate connections', () => {
   let clients: pg.Client[] = [];
@@ -73,10 +82,15 @@ describe('concurrent sends, closes and reactions on separate connections', () =>
       for (const ack of acks) assert.equal(ack.ok, true, JSON.stringify(ack));
 
       const { rows: stored } = await owner.query<{ id: string; seq: string; sender_id: string; client_id: string }>(
-        'select id, seq, sender_id, client_id from app.messages where room_id = $1 order by seq', [room.id]);
+        'select id, seq, sender_id, client_id from app.messages where room_id = $1 order by seq',
+        [room.id],
+      );
       // a-0 … a-29 and b-0 … b-19: 50 distinct client_ids, numbered 1 … 50
       assert.equal(stored.length, 50);
-      assert.deepEqual(stored.map((m) => Number(m.seq)), Array.from({ length: 50 }, (_, k) => k + 1));
+      assert.deepEqual(
+        stored.map((m) => Number(m.seq)),
+        Array.from({ length: 50 }, (_, k) => k + 1),
+      );
       const byClientId = new Map(stored.map((m) => [m.client_id, m]));
       assert.equal(byClientId.size, 50, 'one stored message per client_id');
       // every ack names the one stored copy of its client_id
@@ -86,12 +100,19 @@ describe('concurrent sends, closes and reactions on separate connections', () =>
         assert.deepEqual([ack.id, ack.seq], [copy.id, Number(copy.seq)], `ack of ${ack.client_id}`);
       }
 
-      const { rows: [counters] } = await owner.query(
-        'select last_seq, unread_a, unread_b from app.rooms where id = $1', [room.id]);
+      const {
+        rows: [counters],
+      } = await owner.query('select last_seq, unread_a, unread_b from app.rooms where id = $1', [room.id]);
       assert.deepEqual(counters, { last_seq: '50', unread_a: 20, unread_b: 30 });
       await listener.flush(owner);
-      assert.deepEqual(listener.messages(room.id).map((m) => m.seq).sort((x, y) => x - y), stored.map((m) => Number(m.seq)),
-        'each stored message announced once');
+      assert.deepEqual(
+        listener
+          .messages(room.id)
+          .map((m) => m.seq)
+          .sort((x, y) => x - y),
+        stored.map((m) => Number(m.seq)),
+        'each stored message announced once',
+      );
     });
   });
 
@@ -99,8 +120,11 @@ describe('concurrent sends, closes and reactions on separate connections', () =>
     await rounds(30, async (round) => {
       const room = await newRoom();
       // two messages exist before the race, to be reacted to
-      const { rows: [setup] } = await owner.query('select api.post_events($1) as results',
-        [JSON.stringify([message(room, room.a, 'old-a'), message(room, room.b, 'old-b')].map((e, i) => ({ i, ...e })))]);
+      const {
+        rows: [setup],
+      } = await owner.query('select api.post_events($1) as results', [
+        JSON.stringify([message(room, room.a, 'old-a'), message(room, room.b, 'old-b')].map((e, i) => ({ i, ...e }))),
+      ]);
       const [oldA, oldB] = setup.results as Result[];
 
       const sends = (user: string, prefix: string) => Array.from({ length: 8 }, (_, k) => message(room, user, `${prefix}-${round}-${k}`));
@@ -122,25 +146,42 @@ describe('concurrent sends, closes and reactions on separate connections', () =>
       }
 
       // the closed room keeps nothing: no message, no reaction
-      const { rows: [left] } = await owner.query(
+      const {
+        rows: [left],
+      } = await owner.query(
         `select (select count(*)::int from app.messages where room_id = $1) as messages,
                 (select count(*)::int from app.reactions where message_id = any($2)) as reactions`,
-        [room.id, [oldA!.id, oldB!.id, ...acked.filter((r) => r.ok).map((r) => r.id)]]);
+        [room.id, [oldA!.id, oldB!.id, ...acked.filter((r) => r.ok).map((r) => r.id)]],
+      );
       assert.deepEqual(left, { messages: 0, reactions: 0 });
 
       // everything acknowledged was announced before the close, nothing after it
       await listener.flush(owner);
-      const events = listener.all((e) => e.room === room.id || (e.type === 'messages.created' && e.messages.some((m: any) => m.room === room.id)));
+      const events = listener.all(
+        (e) => e.room === room.id || (e.type === 'messages.created' && e.messages.some((m: any) => m.room === room.id)),
+      );
       const closedAt = events.findIndex((e) => e.type === 'room.closed');
       assert.ok(closedAt >= 0, 'room.closed announced');
       assert.equal(events.filter((e) => e.type === 'room.closed').length, 1);
       const before = events.slice(0, closedAt);
-      const announcedBefore = new Set(before.flatMap((e) => (e.type === 'messages.created' ? e.messages : []))
-        .filter((m: any) => m.room === room.id).map((m: any) => m.client_id));
-      for (const r of acked.filter((x) => x.ok)) assert.ok(announcedBefore.has(r.client_id), `${r.client_id} acked but not announced before the close`);
-      assert.deepEqual(events.slice(closedAt + 1).map((e) => e.type), [], 'events after room.closed');
-      assert.equal(before.filter((e) => e.type === 'reaction.changed').length, reactions.filter((r) => r.ok).length,
-        'one reaction.changed per reaction that succeeded, all before the close');
+      const announcedBefore = new Set(
+        before
+          .flatMap((e) => (e.type === 'messages.created' ? e.messages : []))
+          .filter((m: any) => m.room === room.id)
+          .map((m: any) => m.client_id),
+      );
+      for (const r of acked.filter((x) => x.ok))
+        assert.ok(announcedBefore.has(r.client_id), `${r.client_id} acked but not announced before the close`);
+      assert.deepEqual(
+        events.slice(closedAt + 1).map((e) => e.type),
+        [],
+        'events after room.closed',
+      );
+      assert.equal(
+        before.filter((e) => e.type === 'reaction.changed').length,
+        reactions.filter((r) => r.ok).length,
+        'one reaction.changed per reaction that succeeded, all before the close',
+      );
     });
   });
 });
