@@ -70,6 +70,11 @@ async function main(): Promise<void> {
   }
 }
 
+// Every callback is guarded (src/guard.ts) and every fire-and-forget promise catches its own
+// failure; a rejection that still slips through is a bug to log, not a reason to drop every user's
+// connection (Node's default would end the process).
+process.on('unhandledRejection', (reason) => log.error('unhandled promise rejection', reason));
+
 main().catch((error) => {
   if (error instanceof ConfigError) {
     // plain lines for a person at a terminal or reading the service's output: nothing was started

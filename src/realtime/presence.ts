@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { describeTransient } from '../db/transient.js';
+import { guard } from '../guard.js';
 import { log } from '../log.js';
 import { sendFrame, type NotificationSocket } from './sockets.js';
 
@@ -28,7 +29,10 @@ export class Presence {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.sync().then((count) => this.publishCount(count)), SYNC_MS);
+    this.timer = setInterval(
+      guard('presence sync', () => this.sync().then((count) => this.publishCount(count))),
+      SYNC_MS,
+    );
     void this.sync();
   }
 
