@@ -6,10 +6,12 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
  *
  * With `trustedProxies` = 0 (the default) it is the TCP peer. Behind N reverse proxies the peer is
  * the nearest proxy: each proxy appends the address it received the request from to
- * `X-Forwarded-For` (or adds a `Forwarded: for=…` element), so the client is the N-th address
- * counted from the right of [...forwarded, peer]. Anything further left was written by the client
- * itself and is not trusted. A header that is missing, too short or malformed falls back to the
- * leftmost address the trusted proxies vouch for, never to a client-chosen value.
+ * `X-Forwarded-For`, so the client is the N-th address counted from the right of
+ * [...forwarded, peer]. Anything further left was written by the client itself and is not trusted.
+ * A header that is missing, too short or malformed falls back to the leftmost address the trusted
+ * proxies vouch for, never to a client-chosen value. Only X-Forwarded-For is read: a `Forwarded`
+ * header is passed through untouched by most proxies that append to X-Forwarded-For, so a client
+ * could write any address into it.
  */
 export function clientAddress(res: HttpResponse, req: HttpRequest, trustedProxies: number): string {
   const peer = normalize(Buffer.from(res.getRemoteAddressAsText()).toString());
@@ -22,24 +24,15 @@ export function clientAddress(res: HttpResponse, req: HttpRequest, trustedProxie
 }
 
 /**
- * Every address the proxies forwarded, oldest first: `Forwarded` (RFC 7239) when present, else
- * `X-Forwarded-For`. Every header line is read (uWS getHeader returns only the first).
- * A malformed element becomes '' so that it still counts as a hop.
+ * Every address of X-Forwarded-For, oldest first, from every header line (uWS getHeader returns
+ * only the first). A malformed element becomes '' so that it still counts as a hop.
  */
 function forwardedFor(req: HttpRequest): string[] {
-  const forwarded: string[] = [];
-  const xForwardedFor: string[] = [];
+  const addresses: string[] = [];
   req.forEach((name, value) => {
-    if (name === 'forwarded') {
-      for (const element of value.split(',')) {
-        const match = /(?:^|;)\s*for=("?)([^";]*)\1\s*(?:;|$)/i.exec(element.trim());
-        forwarded.push(match ? normalize(match[2]!) : '');
-      }
-    } else if (name === 'x-forwarded-for') {
-      for (const address of value.split(',')) xForwardedFor.push(normalize(address));
-    }
+    if (name === 'x-forwarded-for') for (const address of value.split(',')) addresses.push(normalize(address));
   });
-  return forwarded.length > 0 ? forwarded : xForwardedFor;
+  return addresses;
 }
 
 /**

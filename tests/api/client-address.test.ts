@@ -50,10 +50,14 @@ describe('TRUST_PROXY=1', () => {
     assert.deepEqual(await addressCounted(server, owner, { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' }), ['203.0.113.7']);
   });
 
-  test('Forwarded (RFC 7239) is read, IPv6 in brackets with a port included', async () => {
-    assert.deepEqual(await addressCounted(server, owner, { forwarded: 'for=6.6.6.6, for="[2001:DB8::1]:4711";proto=https' }), [
-      '2001:db8::1',
-    ]);
+  test('IPv6 hops are read canonically', async () => {
+    assert.deepEqual(await addressCounted(server, owner, { 'x-forwarded-for': '6.6.6.6, 2001:DB8:0::1' }), ['2001:db8::1']);
+  });
+
+  test('a Forwarded header is not believed: proxies pass a client-written one through', async () => {
+    const headers = { forwarded: 'for=203.0.113.99', 'x-forwarded-for': '198.51.100.7' };
+    assert.deepEqual(await addressCounted(server, owner, headers), ['198.51.100.7']);
+    assert.deepEqual(await addressCounted(server, owner, { forwarded: 'for=203.0.113.99' }), ['127.0.0.1']);
   });
 
   test('without a forwarding header the peer counts', async () => {
