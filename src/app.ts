@@ -3,7 +3,7 @@ import uWS from 'uWebSockets.js';
 import { AuthStates } from './auth/auth-states.js';
 import { createAuthenticate, createTokenCheck } from './auth/bearer.js';
 import { createPasswords } from './auth/passwords.js';
-import { applyUserEvent, isUserEnvelope } from './auth/revocations.js';
+import { applyUserEvent, recheckSockets, isUserEnvelope } from './auth/revocations.js';
 import { createTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import { createPool } from './db/pool.js';
@@ -73,7 +73,8 @@ export async function startApp(config: Config, ownerUrl: string): Promise<Runnin
     gatewayUrl,
     (event) => (isUserEnvelope(event) ? applyUserEvent(event, authStates, openSockets) : hub.dispatch(event)),
     () => {
-      authStates.reset(); // a revocation may have been missed while disconnected
+      // a revocation may have been missed while disconnected: the cache and the open sockets are checked again
+      void recheckSockets(authStates, openSockets).catch((error) => log.warn('sockets not checked again after a reconnect', error));
       hub.catchUp();
     },
   );

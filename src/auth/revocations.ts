@@ -1,7 +1,7 @@
 import type { WebSocket } from 'uWebSockets.js';
 import { closeSocket, SIGNED_OUT_CODE, SIGNED_OUT_REASON } from '../realtime/sockets.js';
 import type { UserEvent } from '../realtime/envelope-schema.js';
-import type { AuthStates } from './auth-states.js';
+import { accepts, type AuthStates } from './auth-states.js';
 
 /**
  * Events about a user rather than a room (db/functions/internal/090_safety.sql, notify_user):
@@ -28,5 +28,23 @@ export function applyUserEvent(event: UserEnvelope, states: AuthStates, sockets:
   for (const ws of sockets()) {
     const { userId, issuedAt } = ws.getUserData();
     if (userId === event.user && states.isKnownRevoked(userId, issuedAt)) closeSocket(ws, SIGNED_OUT_CODE, SIGNED_OUT_REASON);
+  }
+}
+
+/**
+ * After the listener reconnected, user events may have been missed: the cache is emptied and
+ * every open socket is checked again against the database's rule (one query per user, not per
+ * socket). A socket whose token was revoked meanwhile is closed (4401).
+ */
+export async function recheckSockets(states: AuthStates, sockets: () => UserSocket[]): Promise<void> {
+  states.reset();
+  const byUser = new Map<string, UserSocket[]>();
+  for (const ws of sockets()) {
+    const userId = ws.getUserData().userId;
+    byUser.set(userId, [...(byUser.get(userId) ?? []), ws]);
+  }
+  for (const [userId, userSockets] of byUser) {
+    const state = await states.get(userId);
+    for (const ws of userSockets) if (!accepts(state, ws.getUserData().issuedAt)) closeSocket(ws, SIGNED_OUT_CODE, SIGNED_OUT_REASON);
   }
 }

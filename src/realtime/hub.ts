@@ -15,6 +15,7 @@ export type { CreatedMessage } from './envelope-schema.js';
  */
 export class Hub {
   private readonly feeds = new Map<string, RoomFeed>();
+  private readonly roomSockets = new Set<RoomSocket>();
   /** Feeds left empty whose last operations may still be running (shutdown waits for them). */
   private readonly retiring = new Set<RoomFeed>();
   private stopped = false;
@@ -58,15 +59,22 @@ export class Hub {
       );
       this.feeds.set(roomId, feed);
     }
+    this.roomSockets.add(ws);
     feed.join(ws, onJoined);
   }
 
   leaveRoom(ws: RoomSocket): void {
+    this.roomSockets.delete(ws);
     this.feeds.get(ws.getUserData().roomId)?.leave(ws);
   }
 
+  /**
+   * Every open room socket of this process, those still catching up included: a sign-out or a
+   * shutdown that closes them must not miss one that joins its feed a moment later (a closed
+   * socket never joins: RoomFeed.join checks).
+   */
   allSockets(): RoomSocket[] {
-    return [...this.feeds.values()].flatMap((feed) => feed.members());
+    return [...this.roomSockets];
   }
 
   /**

@@ -95,10 +95,13 @@ describe('delete account', () => {
 
 describe('the token cache after a listener reconnect', () => {
   test('a revocation the gateway never heard of is seen once the listener is back', async () => {
-    const { a } = await matchPair(server.url);
+    const { a, b, roomId } = await matchPair(server.url);
     const owner = new pg.Client({ connectionString: server.db.url });
     await owner.connect();
     try {
+      const notifications = await openNotifications(server.wsUrl, a);
+      const room = await openRoom(server.wsUrl, a, roomId);
+      const partnerRoom = await openRoom(server.wsUrl, b, roomId);
       assert.equal((await request(server.url, 'GET', '/rooms/me', { token: a.token })).status, 200);
       // revoked without the event, as if its NOTIFY had been lost with the listener's connection
       await ownerQuery(
@@ -127,6 +130,10 @@ describe('the token cache after a listener reconnect', () => {
         async () => (await request(server.url, 'GET', '/rooms/me', { token: a.token })).status === 401,
         15_000,
       );
+      // and the sockets opened with it are checked again and closed; the partner's stays open
+      assert.equal(await waitClose(notifications, 10_000), 4401);
+      assert.equal(await waitClose(room, 10_000), 4401);
+      assert.ok(isOpen(partnerRoom));
     } finally {
       await owner.end();
     }
