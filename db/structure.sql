@@ -382,10 +382,14 @@ declare
   v_me app.users;
 begin
   select * into v_me from app.users where id = p_user;
+  if found then
+    perform internal.lock_pool(not p_same_country, array[v_me.country]);
+    -- read again under the locks: a deletion or a suspension that held them has committed now
+    select * into v_me from app.users where id = p_user;
+  end if;
   if not found then
     raise exception 'invalid or expired token' using errcode = 'CUNFD'; -- an account deleted since
   end if;
-  perform internal.lock_pool(not p_same_country, array[v_me.country]);
   return internal.join_pool_locked(v_me, p_same_country, p_room_ttl);
 end
 $function$;
@@ -1205,6 +1209,8 @@ begin
     and not exists (
       select from app.blocks b
       where (b.blocker_id = p_me.id and b.blocked_id = p.user_id) or (b.blocker_id = p.user_id and b.blocked_id = p_me.id))
+    -- suspended after they started waiting (a report does not wait for the pool's locks)
+    and not exists (select from app.users u where u.id = p.user_id and u.suspended_until > now())
   order by p.joined_at
   limit 1
   for update skip locked;

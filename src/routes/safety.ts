@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Router } from '../http/route.js';
-import { bodyValidator } from '../http/validate.js';
+import { bodyValidator, trimFields } from '../http/validate.js';
 import { reportBody } from '../schemas/requests.js';
 import { pathId } from './params.js';
 
@@ -57,7 +57,7 @@ export function safetyRoutes(router: Router, db: pg.Pool, settings: SuspensionSe
     '/rooms/:room_id/report',
     async ({ params, body, userId }) => {
       const id = roomId(params[0]);
-      const input = validateReport(body);
+      const input = validateReport(trimFields(body, ['note']));
       await db.query(`select api.report_room($1, $2, $3, $4, $5, $6, make_interval(secs => $7), make_interval(secs => $8))`, [
         userId,
         id,

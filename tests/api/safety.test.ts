@@ -104,6 +104,12 @@ describe('reports', () => {
     }
   });
 
+  test('the note is at most 500 characters after trimming', async () => {
+    const { a, roomId } = await matchPair(server.url);
+    const res = await call(a, 'POST', `/rooms/${roomId}/report`, { reason: 'spam', note: `${'n'.repeat(500)}          ` });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  });
+
   test('reports from 2 distinct users (REPORT_THRESHOLD=2) suspend: 409 suspended on join', async () => {
     const first = await matchPair(server.url);
     const target = first.a;

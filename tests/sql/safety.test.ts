@@ -244,6 +244,17 @@ describe('reports: api.report_room', () => {
       assert.equal((await join(target)).matched, false);
     }));
 
+  test('a user suspended while waiting (the report did not take the pool locks) is never taken as a partner', () =>
+    asGateway(client, async () => {
+      await owner('delete from app.pool_entries');
+      const waiting = await sqlUser(client, 'FR');
+      assert.equal((await join(waiting)).matched, false);
+      // as if a suspension committed after this entry was made, leaving the entry behind
+      await owner(`update app.users set suspended_until = now() + interval '1 hour' where id = $1`, [waiting.id]);
+      const joiner = await sqlUser(client, 'FR');
+      assert.equal((await join(joiner)).matched, false, 'the suspended user is skipped: the joiner waits');
+    }));
+
   test('reports older than the window do not count; nor do two reports of one user', () =>
     asGateway(client, async () => {
       const target = await sqlUser(client, 'FR');

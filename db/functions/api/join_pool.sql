@@ -35,10 +35,14 @@ declare
   v_me app.users;
 begin
   select * into v_me from app.users where id = p_user;
+  if found then
+    perform internal.lock_pool(not p_same_country, array[v_me.country]);
+    -- read again under the locks: a deletion or a suspension that held them has committed now
+    select * into v_me from app.users where id = p_user;
+  end if;
   if not found then
     raise exception 'invalid or expired token' using errcode = 'CUNFD'; -- an account deleted since
   end if;
-  perform internal.lock_pool(not p_same_country, array[v_me.country]);
   return internal.join_pool_locked(v_me, p_same_country, p_room_ttl);
 end
 $$;

@@ -48,6 +48,8 @@ begin
     and not exists (
       select from app.blocks b
       where (b.blocker_id = p_me.id and b.blocked_id = p.user_id) or (b.blocker_id = p.user_id and b.blocked_id = p_me.id))
+    -- suspended after they started waiting (a report does not wait for the pool's locks)
+    and not exists (select from app.users u where u.id = p.user_id and u.suspended_until > now())
   order by p.joined_at
   limit 1
   for update skip locked;
