@@ -810,6 +810,9 @@ begin
     raise exception 'note must be at most 500 characters' using errcode = 'CVINV', column = 'note';
   end if;
   perform internal.count_user_action(p_user, 'report', 10, interval '1 hour');
+  -- the room before the user, the order api.delete_account takes them in (no deadlock between them);
+  -- the user's row lock counts concurrent reports of one user one after the other
+  perform from app.rooms where id = p_room_id for key share;
   perform from app.users where id = v_partner for update;
 
   insert into app.reports (reporter_id, reported_id, room_id, reason, note, room_created_at, room_closed_at,

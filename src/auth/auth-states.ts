@@ -33,6 +33,15 @@ export class AuthStates {
     return state;
   }
 
+  /**
+   * The user's state read from the database now (and remembered): what a token about to be issued
+   * must follow, since this process's cache may not have heard yet of a revocation made on another.
+   */
+  async fresh(userId: string): Promise<AuthState> {
+    this.states.delete(userId);
+    return this.get(userId);
+  }
+
   /** Whether a token of this user issued at `issuedAt` still holds, on what is known right now (no query). */
   isKnownRevoked(userId: string, issuedAt: number): boolean {
     const state = this.states.get(userId);

@@ -53,8 +53,8 @@ export function authRoutes(
     }
     await db.query('select api.login_succeeded($1, $2)', [input.identifier, clientAddress]);
     const userId = found!.user_json.id!;
-    // a sign-out everywhere in this same second must not kill the token of a login after it
-    const state = await authStates.get(userId);
+    // a sign-out everywhere in this same second, here or on another process, must not kill the token of a login after it
+    const state = await authStates.fresh(userId);
     const token = await tokens.issue(userId, state.exists ? state.validFrom : 0);
     return { status: 200, body: { token, user: found!.user_json } };
   });
