@@ -252,6 +252,7 @@ class Step {
   errors: Record<string, number> = {};
   closes: Record<string, number> = {};
   misrouted = 0;
+  idMismatch = 0;
   reordered = 0;
   stale = 0;
   own = 0;
@@ -312,7 +313,9 @@ function onFrame(s: Sock, text: string) {
       st.delCount[n] = c < 255 ? c + 1 : c;
       if (c > 0) return;
       st.delT[n] = t;
+      // the partner must get the very message the sender was acked for
       if (!st.ids[n]) st.ids[n] = m.id;
+      else if (st.ids[n] !== m.id) st.idMismatch++;
       const si = st.sender[n]!;
       const snd = st.senders[si]!;
       if (snd.room !== s.spec.room || snd.member === s.spec.member) st.misrouted++;
@@ -329,6 +332,7 @@ function onFrame(s: Sock, text: string) {
       }
       st.ackCount[n] = 1;
       st.ackT[n] = t;
+      if (st.ids[n] && st.ids[n] !== m.id) st.idMismatch++;
       st.ids[n] = m.id;
       return;
     }
@@ -453,6 +457,7 @@ async function cmdLoad(c: Extract<Command, { cmd: 'load' }>): Promise<LoadResult
     lost: 0,
     unacked: 0,
     delivered_unacked: 0,
+    id_mismatch: st.idMismatch,
     misrouted: st.misrouted,
     reordered: st.reordered,
     stale_frames: st.stale,

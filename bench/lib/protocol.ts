@@ -83,6 +83,8 @@ export interface LoadResult {
   /** neither acked nor refused with an error frame within the grace period */
   unacked: number;
   delivered_unacked: number;
+  /** delivered with another id than its ack carried (a message delivered is the one acked, or this counts) */
+  id_mismatch: number;
   misrouted: number;
   reordered: number;
   stale_frames: number;

@@ -32,6 +32,7 @@ export interface RunRecord {
   notif_dup: number;
   reordered: number;
   misrouted: number;
+  id_mismatch: number;
   socket_closes: Record<string, number>;
   drain_ms: number;
   pacing_deficit: number;
@@ -103,6 +104,7 @@ export interface LevelRecord {
   notif_missing: number;
   notif_dup: number;
   reordered: number;
+  id_mismatch: number;
   server_cpu_pct: number;
   db_cpu_pct: number;
   loadgen_cpu_pct: number;
@@ -192,6 +194,7 @@ async function runOnce(ctx: Ctx, offered: number, tag: string, senderShare: numb
     notif_dup: s((r) => r.notif_dup),
     reordered: s((r) => r.reordered),
     misrouted: s((r) => r.misrouted),
+    id_mismatch: s((r) => r.id_mismatch),
     socket_closes: sumRec(results.map((r) => r.closes)),
     drain_ms: Math.max(...results.map((r) => r.drain_ms)),
     pacing_deficit: s((r) => r.pacing_deficit),
@@ -272,6 +275,7 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
       notif_missing: tot((r) => r.notif_missing),
       notif_dup: tot((r) => r.notif_dup),
       reordered: tot((r) => r.reordered),
+      id_mismatch: tot((r) => r.id_mismatch),
       server_cpu_pct: m((r) => r.server_cpu_pct),
       db_cpu_pct: m((r) => r.db_cpu_pct),
       loadgen_cpu_pct: m((r) => r.loadgen_cpu_pct),
@@ -310,6 +314,7 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
     max_delivered_at_offered: best.offered,
     lost_total: out.reduce((s, l) => s + l.lost, 0),
     duplicated_total: out.reduce((s, l) => s + l.duplicated, 0),
+    id_mismatch_total: out.reduce((s, l) => s + l.id_mismatch, 0),
     levels: out,
   };
 }
