@@ -135,7 +135,7 @@ export function headlines(dir: string): Headline[] {
   }
   if (ceil) {
     out.push({
-      metric: 'database ceiling (pgbench, 8 clients)',
+      metric: 'database ceiling (pgbench, 8 clients; no listener, no room lock, no idempotency, no content checks)',
       target: 'report',
       value: `naive insert+NOTIFY ${n0(ceil.naive_ceiling_rows_per_s)} rows/s; 40-row batch + 1 NOTIFY ${n0(ceil.batched_ceiling_rows_per_s)} rows/s; plain insert ${n0(ceil.plain_insert_rows_per_s)} rows/s`,
     });
@@ -289,6 +289,11 @@ export function markdown(dir: string): string {
       `${ceil.tool} against the same PostgreSQL (${ceil.postgres.split(' on ')[0]}; ${Object.entries(ceil.settings)
         .map(([k, v]) => `${k}=${v}`)
         .join(', ')}), scratch database \`bench_ceiling\`, scripts in \`bench/pgbench/\`.`,
+      '',
+      'What these ceilings leave out, and the product pays: no listener draining the NOTIFY queue, no content ' +
+        'beyond a short text, no room row lock or seq allocation, no membership or open-room check, no ' +
+        'idempotency lookup by `client_id`, no unread counters, no envelope per message. The ceiling of this ' +
+        "design's own send function (`api.post_events` called directly, no gateway) is the "Send path alone" table.",
       '',
       '| script | what one transaction does | clients | commits/s | rows/s | latency ms |',
       '|---|---|---:|---:|---:|---:|',
