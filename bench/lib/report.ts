@@ -293,7 +293,7 @@ export function markdown(dir: string): string {
       'What these ceilings leave out, and the product pays: no listener draining the NOTIFY queue, no content ' +
         'beyond a short text, no room row lock or seq allocation, no membership or open-room check, no ' +
         'idempotency lookup by `client_id`, no unread counters, no envelope per message. The ceiling of this ' +
-        "design's own send function (`api.post_events` called directly, no gateway) is the "Send path alone" table.",
+        "design's own send function (`api.post_events` called directly, no gateway) is the `Send path alone` table.",
       '',
       '| script | what one transaction does | clients | commits/s | rows/s | latency ms |',
       '|---|---|---:|---:|---:|---:|',
