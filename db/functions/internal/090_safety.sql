@@ -18,7 +18,7 @@ begin
 
   if v_row.count > p_limit then
     raise exception 'too many requests, try again later' using errcode = 'CALIM',
-      detail = greatest(1, ceil(extract(epoch from v_row.window_start + p_window - now())))::integer::text;
+      detail = internal.seconds_until(v_row.window_start + p_window);
   end if;
 end
 $$;
