@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,8 @@ const MIGRATION_LOCK = 4_242_001;
 /**
  * Brings a database up to date, as its owner: dbmate applies db/schema/ (append-only
  * migrations), then the stateless schemas api and internal are dropped and re-created from
- * db/functions/ in one transaction, so the functions always match their files; PUBLIC's default
+ * db/functions/ in one transaction when those files changed, so the functions always match their
+ * files; PUBLIC's default
  * database privileges are taken back. With `gatewayUrl`, the gateway's login role gets that URL's
  * password.
  */
@@ -61,8 +63,20 @@ async function functionFiles(): Promise<string[]> {
   return files;
 }
 
+/**
+ * The functions are re-created only when their files changed. Dropping them while other gateway
+ * processes run (a rolling restart of the same version) makes those processes' calls that are
+ * compiling a function at that instant fail ("cache lookup failed for function"): the files'
+ * digest, kept as the comment of schema api, says whether there is anything to do.
+ */
 async function applyFunctions(client: pg.Client): Promise<void> {
   const files = await functionFiles();
+  const texts = await Promise.all(files.map((file) => readFile(file, 'utf8')));
+  const digest = createHash('sha256').update(JSON.stringify(texts)).digest('hex');
+  const { rows } = await client.query<{ digest: string | null }>(
+    `select obj_description(oid, 'pg_namespace') as digest from pg_namespace where nspname = 'api'`,
+  );
+  if (rows[0]?.digest === `functions ${digest}`) return;
   await client.query('begin');
   try {
     await client.query(`
@@ -72,9 +86,9 @@ async function applyFunctions(client: pg.Client): Promise<void> {
       create schema api;
       revoke all on schema internal from public;
       revoke all on schema api from public;`);
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
       try {
-        await client.query(await readFile(file, 'utf8'));
+        await client.query(texts[i]!);
       } catch (error) {
         throw new Error(`${path.relative(root, file)}: ${(error as Error).message}`);
       }
@@ -84,6 +98,7 @@ async function applyFunctions(client: pg.Client): Promise<void> {
       revoke execute on all functions in schema api, internal from public;
       grant usage on schema api to chat_gateway;
       grant execute on all functions in schema api to chat_gateway;`);
+    await client.query(`comment on schema api is ${client.escapeLiteral(`functions ${digest}`)}`);
     await client.query('commit');
   } catch (error) {
     await client.query('rollback');
