@@ -789,6 +789,35 @@ describe('events on chat_events (committed)', () => {
     assert.equal(event.content_omitted, true);
   });
 
+  test('a large batch travels in envelopes under 8,000 bytes, in (room, seq) order, each message once', async () => {
+    const rooms = [await pair(), await pair(), await pair()];
+    // contents whose JSON form is small, 3,000 bytes (travels), 3,001 bytes (does not) and larger
+    const contents = ['hi', 'm'.repeat(900), 'x'.repeat(2998), 'y'.repeat(2999), '€'.repeat(1500), 'é'.repeat(40)];
+    const events = Array.from({ length: 90 }, (_, k) => {
+      const { a, b, roomId } = rooms[k % 3]!;
+      return message(roomId, k % 2 ? b : a, contents[k % contents.length], `big-${k}`);
+    });
+    const envelopesBefore = listener.events.length;
+    const results = await post(...events);
+    assert.ok(results.every((r) => r.ok));
+    await listener.flush(client);
+
+    const batch = listener.events.slice(envelopesBefore).filter((e) => e.type === 'messages.created');
+    const sizes = listener.payloadBytes.slice(envelopesBefore, envelopesBefore + batch.length);
+    assert.ok(batch.length > 1, 'more than one envelope');
+    assert.ok(Math.max(...sizes) < 8000, `every payload under 8,000 bytes (largest ${Math.max(...sizes)})`);
+    const announced = batch.flatMap((e) => e.messages as Envelope[]);
+    assert.equal(announced.length, 90);
+    assert.equal(new Set(announced.map((m) => m.id)).size, 90, 'each stored message announced once');
+    const order = announced.map((m) => `${m.room}/${String(m.seq).padStart(4, '0')}`);
+    assert.deepEqual(order, [...order].sort(), 'in (room, seq) order across envelopes');
+    for (const m of announced) {
+      const sent = events[results.findIndex((r) => r.id === m.id)]!.content as string;
+      if (Buffer.byteLength(JSON.stringify(sent)) <= 3000) assert.equal(m.content, sent);
+      else assert.deepEqual([m.content, m.content_omitted], [null, true]);
+    }
+  });
+
   test('room.closed exactly once for a close, whatever follows', async () => {
     const { a, b, roomId } = await pair();
     await post(message(roomId, a, 'bye'));

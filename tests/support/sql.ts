@@ -104,6 +104,8 @@ const MARKER = 'test.marker';
  */
 export class EventListener {
   readonly events: Envelope[] = [];
+  /** The size of each payload in bytes, in the order received (NOTIFY refuses 8,000 and more). */
+  readonly payloadBytes: number[] = [];
   /** Envelopes that do not match the envelope's schema. */
   readonly violations: string[] = [];
   private waiters: Array<() => void> = [];
@@ -113,6 +115,7 @@ export class EventListener {
       if (n.channel !== 'chat_events' || !n.payload) return;
       const event = JSON.parse(n.payload);
       this.events.push(event);
+      this.payloadBytes.push(Buffer.byteLength(n.payload));
       const parsed = event.type === MARKER ? undefined : parseEnvelope(event);
       if (parsed && 'problem' in parsed) {
         const problem = `envelope schema: ${parsed.problem}; payload: ${n.payload.slice(0, 300)}`;
