@@ -570,10 +570,12 @@ declare
   v_later_copies jsonb;
 begin
   -- Lock every room the batch writes to, in id order, so concurrent batches never deadlock and
-  -- the statements below see every message committed before the lock was granted.
+  -- the statements below see every message committed before the lock was granted. An array,
+  -- not `in (select …)`: the planner cannot count a JSON array's elements and would read the
+  -- whole rooms table by a hash join rather than probe its index once per room.
   perform 1
   from app.rooms r
-  where r.id in (select (e->>'room')::uuid from jsonb_array_elements(p_events) e where e->>'kind' <> 'typing')
+  where r.id = any (array(select (e->>'room')::uuid from jsonb_array_elements(p_events) e where e->>'kind' <> 'typing'))
   order by r.id
   for update;
 
