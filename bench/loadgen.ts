@@ -118,7 +118,7 @@ function bump(o: Record<string, number>, k: string, by = 1) {
 
 function openOne(spec: SocketSpec): Promise<{ ok: boolean; ms: number; why?: string }> {
   const path = spec.kind === 'room' ? `/ws/${spec.roomId}` : '/ws/notifications';
-  const url = `${wsBase}${path}?token=${encodeURIComponent(spec.token)}`;
+  const url = `${spec.wsBase ?? wsBase}${path}?token=${encodeURIComponent(spec.token)}`;
   const t0 = now();
   return new Promise((resolve) => {
     const ws = new WebSocket(url, { perMessageDeflate: false, handshakeTimeout: 30000 });

@@ -6,8 +6,9 @@
  * through HTTP and WebSocket on 127.0.0.1 only, and writes bench/results/<scenario>.json plus the
  * summary in bench/README.md (quick mode: bench/results/quick/ and bench/results/quick/SUMMARY.md).
  *
- * Options: --quick | --full, --only=ceiling,auth,messages,naive,connections,matching,soak (soak only when named),
- * --runs=N, --rooms=N, --workers=N, --levels=2000,5000,…, --duration=ms, --warmup=ms,
+ * Options: --quick | --full, --only=ceiling,auth,sendpath,messages,messages_v1,naive,gateways,connections,matching,soak
+ * (soak only when named), --runs=N, --rooms=N, --workers=N, --levels=2000,5000,… (the naive baselines too),
+ * --duration=ms, --warmup=ms, --grace=ms,
  * --tabs=N, --batch-max=N, --batch-ms=N, --keep-data, --profile (server --cpu-prof),
  * --profile-loadgen, --no-readme, --server-pg (let the server start its embedded PostgreSQL
  * instead of the bench's own), --report (only regenerate bench/README.md from bench/results/).
@@ -19,13 +20,16 @@ import { fileURLToPath } from 'node:url';
 import { Ctx, FULL, QUICK, type Config } from './lib/context.js';
 import { machineInfo } from './lib/proc.js';
 import { DEFAULT_SCENARIOS, headlines, markdown, SCENARIOS, updateReadme, writeResult, type Scenario } from './lib/report.js';
+import { installBaselines, restoreSendFunction, type SendFunction, withSendFunction } from './lib/send-function.js';
 import { sleep, stopStalePostgres } from './lib/server.js';
 import { WorkerPool } from './lib/workers.js';
 import { auth } from './scenarios/auth.js';
 import { ceiling } from './scenarios/ceiling.js';
 import { connections } from './scenarios/connections.js';
 import { matching } from './scenarios/matching.js';
+import { gateways } from './scenarios/gateways.js';
 import { messages } from './scenarios/messages.js';
+import { naive } from './scenarios/naive.js';
 import { sendPath } from './scenarios/sendpath.js';
 import { makeRooms } from './scenarios/setup.js';
 import { soak } from './scenarios/soak.js';
@@ -89,10 +93,11 @@ async function main() {
   cfg.tabs = num('tabs') ?? cfg.tabs;
   cfg.batchMax = num('batch-max') ?? cfg.batchMax;
   cfg.batchMs = num('batch-ms') ?? cfg.batchMs;
-  if (flags.has('levels')) cfg.levels = flags.get('levels')!.split(',').map(Number);
+  if (flags.has('levels')) cfg.levels = cfg.naiveLevels = flags.get('levels')!.split(',').map(Number);
   // the server refuses more than 20 messages/s per user: never offer more than 18
   const maxOffered = cfg.rooms * 2 * 18;
   cfg.levels = cfg.levels.filter((l) => l <= maxOffered);
+  cfg.naiveLevels = cfg.naiveLevels.filter((l) => l <= maxOffered);
   const only = new Set<Scenario>(flags.has('only') ? (flags.get('only')!.split(',') as Scenario[]) : DEFAULT_SCENARIOS);
   for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; known: ${SCENARIOS.join(', ')}`);
 
@@ -138,6 +143,8 @@ async function main() {
   const cleanup = async () => {
     if (stopping) return;
     stopping = true;
+    // a baseline send function left in place would outlive the run (--keep-data, --server-pg)
+    if (ctx.pgPort) await restoreSendFunction(ctx).catch((e: Error) => ctx.log(`could not restore api.post_events: ${e.message}`));
     await ctx.stopServer().catch(() => undefined);
     await ctx.pool?.stop().catch(() => undefined);
     await ctx.stopDatabase().catch(() => undefined);
@@ -152,14 +159,9 @@ async function main() {
     ctx.pool = new WorkerPool(cfg.workers, ctx.distDir, ctx.workerNodeArgs);
     await ctx.startServer();
 
-    const needUsers =
-      only.has('auth') ||
-      only.has('sendpath') ||
-      only.has('messages') ||
-      only.has('naive') ||
-      only.has('connections') ||
-      only.has('matching') ||
-      only.has('soak');
+    const needUsers = [...only].some((s) => s !== 'ceiling');
+    const needBaselines = only.has('sendpath') || only.has('messages_v1') || only.has('naive');
+    if (needBaselines) await installBaselines(ctx);
     if (only.has('ceiling')) {
       ctx.log('scenario: database ceiling');
       save('ceiling', await ceiling(ctx));
@@ -169,7 +171,7 @@ async function main() {
       const a = await auth(ctx, cfg.rooms * 2);
       if (only.has('auth')) save('auth', a);
     }
-    const needRooms = only.has('messages') || only.has('naive') || only.has('connections') || only.has('sendpath') || only.has('soak');
+    const needRooms = [...only].some((s) => s !== 'ceiling' && s !== 'auth' && s !== 'matching');
     if (needRooms) ctx.log('setup: pairing users into rooms through /pool/join');
     const rooms = needRooms
       ? await makeRooms(
@@ -179,16 +181,23 @@ async function main() {
       : [];
     if (only.has('sendpath')) {
       ctx.log('scenario: send path alone (api.post_events called directly)');
-      save('sendpath', await sendPath(ctx, rooms, cfg.mode === 'quick' ? 1 : 3));
+      save('sendpath', await sendPath(ctx, rooms, cfg.mode === 'quick' ? 0.5 : 3));
     }
+    const batched = (label: string, send_function: SendFunction) => ({ label, send_function, send_lanes: 2, gateways: 1 });
     if (only.has('messages')) {
       ctx.log(`scenario: messages, batched (SEND_BATCH_MAX=${cfg.batchMax})`);
-      save('messages', await messages(ctx, 'batched', rooms, cfg.levels));
+      save('messages', await messages(ctx, batched('batched', 'current'), rooms, cfg.levels));
     }
-    if (only.has('naive')) {
-      await ctx.startServer(1);
-      ctx.log('scenario: messages, naive baseline (SEND_BATCH_MAX=1)');
-      save('naive', await messages(ctx, 'naive', rooms, cfg.levels));
+    if (only.has('messages_v1')) {
+      if (ctx.server?.opts.batchMax !== cfg.batchMax || ctx.moreGateways.length) await ctx.startServer();
+      ctx.log(`scenario: messages, batched through the v1 send function (049c1cc) swapped in (SEND_BATCH_MAX=${cfg.batchMax})`);
+      save('messages_v1', await withSendFunction(ctx, 'v1', () => messages(ctx, batched('batched v1', 'v1'), rooms, cfg.levels)));
+    }
+    if (only.has('naive')) save('naive', await naive(ctx, rooms, cfg.naiveLevels));
+    if (only.has('gateways')) save('gateways', await gateways(ctx, rooms, cfg.levels));
+    if (only.has('connections') || only.has('soak') || only.has('matching')) {
+      // the scenarios below run on one gateway with the default settings
+      if (ctx.server?.opts.batchMax !== cfg.batchMax || ctx.moreGateways.length || ctx.server?.opts.env?.SEND_LANES) await ctx.startServer();
     }
     if (only.has('connections')) {
       ctx.log(`scenario: connections (${rooms.length} rooms × 2 members × ${cfg.tabs} tabs)`);
@@ -201,7 +210,6 @@ async function main() {
       save('soak', await soak(ctx, rooms));
     }
     if (only.has('matching')) {
-      if (ctx.server?.opts.batchMax !== cfg.batchMax) await ctx.startServer();
       const users = ctx.users.filter((u) => u.token && u.pseudo.startsWith('u')).map((u) => u.idx);
       ctx.log(`scenario: matching (${users.length} users at once)`);
       save('matching', await matching(ctx, users));
@@ -224,7 +232,7 @@ async function main() {
   console.log('');
   for (const h of headlines(ctx.resultsDir))
     console.log(`${h.ok === undefined ? '   ' : h.ok ? ' ok' : 'MISS'}  ${h.metric}: ${h.value}  [target ${h.target}]`);
-  ctx.log(`done in ${Math.round((Date.now() - started) / 1000)} s; server logs in ${path.relative(root, ctx.logDir)}`);
+  ctx.log(`done: total ${Math.round((Date.now() - started) / 1000)} s (${cfg.mode} mode); server logs in ${path.relative(root, ctx.logDir)}`);
 }
 
 /** Which server code was measured: the commit, and whether src/ or db/ had uncommitted changes. */

@@ -58,7 +58,8 @@ export interface RunningApp {
 export async function startApp(config: Config, ownerUrl: string): Promise<RunningApp> {
   const gatewayId = randomUUID();
   const gatewayUrl = gatewayDatabaseUrl(ownerUrl, config.gatewayDatabaseUrl, config.jwtSecret);
-  const db = createPool(gatewayUrl, 20);
+  // every send lane can have its transaction in flight with connections left for requests
+  const db = createPool(gatewayUrl, Math.max(20, config.sendLanes + 10));
   const tokens = createTokens(config.jwtSecret);
   const passwords = await createPasswords({ concurrency: config.hashConcurrency, queue: config.hashQueue });
   const cors = createCors(config.corsOrigins);

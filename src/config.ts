@@ -201,7 +201,7 @@ export async function loadConfig(env = process.env): Promise<Config> {
     production,
     sendBatchMax: integer(env, 'SEND_BATCH_MAX', 256, 1, 10_000),
     sendBatchMs: integer(env, 'SEND_BATCH_MS', 2, 0, 1_000),
-    sendLanes: integer(env, 'SEND_LANES', 2, 1, 16),
+    sendLanes: integer(env, 'SEND_LANES', 2, 1, 64),
     trustProxy: integer(env, 'TRUST_PROXY', 0, 0, 10),
     registrationsPerHour: integer(env, 'REGISTRATIONS_PER_HOUR', 20, 1, 1_000_000),
     hashConcurrency: integer(env, 'HASH_CONCURRENCY', availableParallelism(), 1, 64),

@@ -4,7 +4,7 @@ import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import type { HttpReq, HttpRes, HttpResult, SocketSpec } from './protocol.js';
 import { startPostgres, type BenchPostgres } from './postgres.js';
-import { cpuDelta, cpuSnapshot, type CpuSnapshot } from './proc.js';
+import { cpuDelta, cpuSnapshot, readStat, type CpuSnapshot } from './proc.js';
 import { freePort, ServerProcess, sleep } from './server.js';
 import type { WorkerPool } from './workers.js';
 
@@ -15,6 +15,8 @@ export interface Config {
   workers: number;
   /** offered loads (msg/s) stepped through by the message scenarios */
   levels: number[];
+  /** the same for the naive baselines (one commit per message: a lower ceiling, finer steps) */
+  naiveLevels: number[];
   warmupMs: number;
   durationMs: number;
   graceMs: number;
@@ -47,18 +49,19 @@ export const QUICK: Config = {
   mode: 'quick',
   rooms: 200,
   workers: 2,
-  levels: [1000, 2000, 4000, 7000],
-  warmupMs: 1000,
-  durationMs: 3000,
+  levels: [2000, 7000],
+  naiveLevels: [3000],
+  warmupMs: 500,
+  durationMs: 1500,
   graceMs: 5000,
   runs: 1,
   msgBytes: 64,
-  tabs: 5,
-  connIdleMs: 2000,
+  tabs: 2,
+  connIdleMs: 1000,
   authConcurrency: 8,
-  authLogins: 200,
+  authLogins: 100,
   authSingle: 5,
-  ceilingSeconds: 2,
+  ceilingSeconds: 1,
   batchMax: 256,
   batchMs: 2,
   soakMs: 60_000,
@@ -74,14 +77,16 @@ export const FULL: Config = {
   mode: 'full',
   rooms: 1000,
   levels: [1000, 2000, 5000, 7500, 10000, 12500, 15000, 20000, 25000, 30000, 35000],
+  naiveLevels: [1000, 2000, 3000, 4000, 5000, 7500, 10000],
+  tabs: 5,
+  connIdleMs: 10000,
+  authLogins: 1200,
+  ceilingSeconds: 5,
   warmupMs: 2000,
   durationMs: 8000,
   graceMs: 15000,
   runs: 3,
-  connIdleMs: 10000,
-  authLogins: 1200,
   authSingle: 10,
-  ceilingSeconds: 5,
   soakMs: 600_000,
   soakSampleMs: 5_000,
   quietWaitMs: 30000,
@@ -119,6 +124,8 @@ export class Ctx {
   readonly serverNodeArgs: string[];
   readonly workerNodeArgs: string[];
   server?: ServerProcess;
+  /** more gateway processes on the same database (the gateways scenario); `server` is the first */
+  moreGateways: ServerProcess[] = [];
   pool?: WorkerPool;
   /** the bench's own PostgreSQL (unless the server is asked to start its embedded one) */
   pg?: BenchPostgres;
@@ -127,7 +134,7 @@ export class Ctx {
   pgPort = 0;
   users: User[] = [];
   rooms: Room[] = [];
-  serverStarts: { batchMax: number; ms: number }[] = [];
+  serverStarts: { batchMax: number; lanes?: string; ms: number }[] = [];
   private serverSeq = 0;
 
   constructor(cfg: Config, root: string, opts: { serverNodeArgs?: string[]; workerNodeArgs?: string[]; dataDir?: string }) {
@@ -169,6 +176,31 @@ export class Ctx {
     await this.stopServer();
     await this.startDatabase();
     if (!this.pgPort) this.pgPort = await freePort();
+    const s = await this.spawnServer(batchMax, extra);
+    this.server = s;
+    this.pgPort = s.pgPort;
+    if (this.pool) await this.pool.init(s.baseUrl, s.wsUrl);
+    return s;
+  }
+
+  /**
+   * `n` gateway processes on the same database, each with its own port (the load generators'
+   * default is the first; openPairs spreads sockets over all of them).
+   */
+  async startGateways(n: number, batchMax = this.cfg.batchMax): Promise<ServerProcess[]> {
+    if (this.serverOwnsDb && n > 1) throw new Error('several gateways need the bench\'s own PostgreSQL (drop --server-pg)');
+    await this.startServer(batchMax);
+    // one after the other: each takes the start-up lock to check the migrations
+    for (let i = 1; i < n; i++) this.moreGateways.push(await this.spawnServer(batchMax));
+    return this.gateways();
+  }
+
+  /** Every gateway process running now. */
+  gateways(): ServerProcess[] {
+    return this.server ? [this.server, ...this.moreGateways] : [];
+  }
+
+  private async spawnServer(batchMax: number, extra: { nodeArgs?: string[]; env?: Record<string, string> } = {}): Promise<ServerProcess> {
     const port = await freePort();
     const s = new ServerProcess({
       root: this.root,
@@ -183,23 +215,23 @@ export class Ctx {
       nodeArgs: [...this.serverNodeArgs, ...(extra.nodeArgs ?? [])],
       env: extra.env,
     });
+    const lanes = extra.env?.SEND_LANES;
     this.log(
-      `starting server (SEND_BATCH_MAX=${batchMax}) on 127.0.0.1:${port}, PostgreSQL on ${this.pgPort}${this.pg ? '' : ' (embedded in the server)'}`,
+      `starting server (SEND_BATCH_MAX=${batchMax}${lanes ? `, SEND_LANES=${lanes}` : ''}) on 127.0.0.1:${port}, PostgreSQL on ${this.pgPort}${this.pg ? '' : ' (embedded in the server)'}`,
     );
     await s.start();
-    this.server = s;
-    this.pgPort = s.pgPort;
-    this.serverStarts.push({ batchMax, ms: Math.round(s.startMs) });
+    this.serverStarts.push({ batchMax, ...(lanes ? { lanes } : {}), ms: Math.round(s.startMs) });
     this.log(`server ready in ${Math.round(s.startMs)} ms (pid ${s.pid})`);
-    if (this.pool) await this.pool.init(s.baseUrl, s.wsUrl);
     return s;
   }
 
+  /** Stops every gateway process. */
   async stopServer(): Promise<void> {
     if (this.server) {
       if (this.pool) await this.pool.all({ cmd: 'close' }).catch(() => undefined);
-      await this.server.stop();
+      await Promise.all(this.gateways().map((g) => g.stop()));
       this.server = undefined;
+      this.moreGateways = [];
     }
   }
 
@@ -253,6 +285,8 @@ export class Ctx {
    * use less than `maxOtherPct` of one core, and say so when they do not.
    */
   async waitQuiet(maxOtherPct = 25, maxWaitMs = this.cfg.quietWaitMs): Promise<number> {
+    // quick mode does not wait: each run still records what other processes used meanwhile
+    if (maxWaitMs <= 0) return NaN;
     const t0 = Date.now();
     let said = false;
     for (;;) {
@@ -270,9 +304,11 @@ export class Ctx {
     }
   }
 
-  /** CPU counters of the server, the database and the load generators (see proc.ts). */
+  /** CPU counters of the server (every gateway process), the database and the load generators (see proc.ts). */
   cpu(): CpuSnapshot {
-    return cpuSnapshot(this.server?.pid, this.pool?.pids ?? [], this.pg?.pid());
+    const snap = cpuSnapshot(this.server?.pid, this.pool?.pids ?? [], this.pg?.pid());
+    for (const g of this.moreGateways) snap.server += readStat(g.pid)?.cpu ?? 0;
+    return snap;
   }
 
   async pause(ms: number): Promise<void> {

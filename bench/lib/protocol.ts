@@ -25,6 +25,8 @@ export interface SocketSpec {
   user: number;
   roomId?: string;
   token: string;
+  /** the gateway to connect to, when not the load generator's default (several gateways) */
+  wsBase?: string;
 }
 
 export type Command =

@@ -9,7 +9,18 @@ import type { LevelRecord, MessagesResult } from '../scenarios/messages.js';
 import type { SendPathResult } from '../scenarios/sendpath.js';
 import { SOAK_LIMITS, type SoakResult } from '../scenarios/soak.js';
 
-export const SCENARIOS = ['ceiling', 'auth', 'sendpath', 'messages', 'naive', 'connections', 'matching', 'soak'] as const;
+export const SCENARIOS = [
+  'ceiling',
+  'auth',
+  'sendpath',
+  'messages',
+  'messages_v1',
+  'naive',
+  'gateways',
+  'connections',
+  'matching',
+  'soak',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 /** What a run without --only measures: the soak takes 10 minutes (quick: 1) and runs only when named. */
 export const DEFAULT_SCENARIOS: Scenario[] = SCENARIOS.filter((s) => s !== 'soak');

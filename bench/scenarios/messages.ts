@@ -1,10 +1,13 @@
 /**
- * Scenarios 1 and 2 — message throughput and latency. Every member of every room has one room
- * socket and one notification socket; every member sends at the same fixed rate (round robin over
- * all senders, so the offered load is smooth); the offered load is stepped up until the server
- * saturates. Each step: warm-up, a measured window, then a bounded grace period in which every
- * message must be acked (or refused with an error frame) and every acked one delivered exactly
- * once to the partner, and notified once on the partner's notification socket.
+ * Message throughput and latency (the messages, messages_v1, naive and gateways scenarios). Every
+ * member of every room has one room socket and one notification socket; every member sends at the
+ * same fixed rate (round robin over all senders, so the offered load is smooth); the offered load is
+ * stepped up until the server saturates, every step (the saturated one too) `runs` times. Each step:
+ * warm-up, a measured window, then a bounded grace period in which every message must be acked (or
+ * refused with an error frame) and every acked one delivered exactly once to the partner, and
+ * notified once on the partner's notification socket. After saturation, one overload step at 1.5×
+ * the saturated offered load shows the load shedding: frames past the bounded send queue are
+ * refused at once (`unavailable`), what is accepted is delivered at capacity with a bounded latency.
  */
 import pg from 'pg';
 import type { Ctx, Room } from '../lib/context.js';
@@ -12,6 +15,7 @@ import { cpuDelta, rssBytes, type CpuSnapshot } from '../lib/proc.js';
 import type { LoadResult, OpenResult, SocketSpec } from '../lib/protocol.js';
 import { concat, dist, median, round, type Dist } from '../lib/stats.js';
 import { Runs } from '../lib/runs.js';
+import type { SendFunction } from '../lib/send-function.js';
 
 export interface RunRecord {
   offered: number;
@@ -88,6 +92,13 @@ export interface LevelRecord {
   offered: number;
   runs: number;
   delivered_per_s: number;
+  /** lowest and highest of the runs (delivered_per_s and delivery_p99_ms are their medians) */
+  delivered_min_per_s: number;
+  delivered_max_per_s: number;
+  delivery_p99_min_ms: number;
+  delivery_p99_max_ms: number;
+  /** of `refused`, those answered `unavailable` at once by a full send queue (load shedding) */
+  shed: number;
   sent_per_s: number;
   delivery_p50_ms: number;
   delivery_p95_ms: number;
@@ -128,13 +139,20 @@ function sumRec(rs: Record<string, number>[]): Record<string, number> {
   return o;
 }
 
+/**
+ * A room and a notification socket for both members of every room. With several gateways, the two
+ * members of a room are on consecutive gateways, so every delivery crosses processes (through the
+ * database's NOTIFY and the other gateway's LISTEN).
+ */
 async function openPairs(ctx: Ctx, rooms: Room[]): Promise<{ opened: number; failed: number; failures: Record<string, number> }> {
+  const gateways = ctx.gateways().map((g) => g.wsUrl);
   const specs: SocketSpec[] = [];
   for (const r of rooms) {
     for (const member of [0, 1] as const) {
       const u = ctx.users[r.members[member]]!;
-      specs.push({ kind: 'room', room: r.idx, member, tab: 0, user: u.idx, roomId: r.id, token: u.token! });
-      specs.push({ kind: 'notif', room: r.idx, member, tab: 0, user: u.idx, token: u.token! });
+      const wsBase = gateways.length > 1 ? gateways[(r.idx + member) % gateways.length] : undefined;
+      specs.push({ kind: 'room', room: r.idx, member, tab: 0, user: u.idx, roomId: r.id, token: u.token!, wsBase });
+      specs.push({ kind: 'notif', room: r.idx, member, tab: 0, user: u.idx, token: u.token!, wsBase });
     }
   }
   const parts = ctx.splitSpecs(specs);
@@ -216,13 +234,96 @@ function saturation(ctx: Ctx, r: RunRecord): string | undefined {
   return undefined;
 }
 
-export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: number[]) {
+/** Label of the run, for the logs and the results: which send function, batch cap and lanes. */
+export interface MessagesSetup {
+  label: string;
+  /** which api.post_events the server ran (bench/lib/send-function.ts) */
+  send_function: SendFunction;
+  send_lanes: number;
+  gateways: number;
+}
+
+let scenarioSeq = 0;
+
+/** The runs of one offered level, summarized: medians with their spread, counts totalled. */
+async function level(ctx: Ctx, setup: MessagesSetup, offered: number, li: number, senderShare: number[]): Promise<LevelRecord> {
+  const runs = new Runs<RunRecord>(ctx);
+  const seq = ++scenarioSeq;
+  while (runs.wanted) {
+    const run = runs.kept.length;
+    await ctx.waitQuiet();
+    // unique per scenario, level and run: client_ids (and so flushStats) never mix runs
+    const tag = `q${seq}z${ctx.tag}l${li}r${run}x${runs.disturbed.length}`;
+    const r = await runOnce(ctx, offered, tag, senderShare);
+    r.flushes = await flushStats(ctx, tag);
+    ctx.log(
+      `  ${setup.label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}% (other ${r.other_pct}%)${r.flushes ? `; ${r.flushes.per_s} flushes/s of ${r.flushes.mean_size} (max ${r.flushes.max_size})` : ''}`,
+    );
+    // every run ends with its grace period (everything acked or refused, then delivered); past
+    // saturation the send queues are bounded, so a short pause leaves the next run a clean start
+    await ctx.pause(saturation(ctx, r) ? 1000 : 300);
+    if (!runs.keep(r, r.other_pct)) await ctx.pause(1000);
+  }
+  const m = (f: (r: RunRecord) => number) => round(median(runs.kept.map(f)), 2);
+  const lo = (f: (r: RunRecord) => number) => round(Math.min(...runs.kept.map(f)), 2);
+  const hi = (f: (r: RunRecord) => number) => round(Math.max(...runs.kept.map(f)), 2);
+  // what must be zero is summed over every run, disturbed ones included
+  const tot = (f: (r: RunRecord) => number) => runs.all.reduce((s, r) => s + f(r), 0);
+  // saturated when most runs are (one slow run does not end the stepping)
+  const reasons = runs.kept.map((r) => saturation(ctx, r)).filter((x): x is string => !!x);
+  const reason = reasons.length * 2 > runs.kept.length ? reasons[0] : undefined;
+  return {
+    offered,
+    runs: runs.kept.length,
+    delivered_per_s: Math.round(m((r) => r.delivered_per_s)),
+    delivered_min_per_s: lo((r) => r.delivered_per_s),
+    delivered_max_per_s: hi((r) => r.delivered_per_s),
+    delivery_p99_min_ms: lo((r) => r.delivery_ms.p99),
+    delivery_p99_max_ms: hi((r) => r.delivery_ms.p99),
+    shed: tot((r) => r.errors.unavailable ?? 0),
+    sent_per_s: Math.round(m((r) => r.sent_per_s)),
+    delivery_p50_ms: m((r) => r.delivery_ms.p50),
+    delivery_p95_ms: m((r) => r.delivery_ms.p95),
+    delivery_p99_ms: m((r) => r.delivery_ms.p99),
+    delivery_max_ms: m((r) => r.delivery_ms.max),
+    ack_p50_ms: m((r) => r.ack_ms.p50),
+    ack_p99_ms: m((r) => r.ack_ms.p99),
+    ack_max_ms: m((r) => r.ack_ms.max),
+    lost: tot((r) => r.lost),
+    duplicated: tot((r) => r.duplicated),
+    unacked: tot((r) => r.unacked),
+    refused: tot((r) => r.refused),
+    notif_missing: tot((r) => r.notif_missing),
+    notif_dup: tot((r) => r.notif_dup),
+    reordered: tot((r) => r.reordered),
+    id_mismatch: tot((r) => r.id_mismatch),
+    server_cpu_pct: m((r) => r.server_cpu_pct),
+    db_cpu_pct: m((r) => r.db_cpu_pct),
+    loadgen_cpu_pct: m((r) => r.loadgen_cpu_pct),
+    machine_busy_pct: m((r) => r.machine_busy_pct),
+    other_pct: m((r) => r.other_pct),
+    server_rss_mb: m((r) => r.server_rss_mb),
+    loadgen_loop_p99_ms: m((r) => r.loadgen_loop_p99_ms),
+    flushes_per_s: m((r) => r.flushes?.per_s ?? NaN),
+    flush_mean_size: m((r) => r.flushes?.mean_size ?? NaN),
+    saturated: !!reason,
+    ...(reason ? { saturation_reason: reason } : {}),
+    run_records: runs.kept,
+    disturbed_runs: runs.disturbed.length,
+    disturbed_run_records: runs.disturbed,
+  };
+}
+
+/** The overload step's offered load: 1.5× the saturated one, within what the per-user limit lets us offer. */
+export const OVERLOAD_FACTOR = 1.5;
+
+export async function messages(ctx: Ctx, setup: MessagesSetup, rooms: Room[], levels: number[]) {
   const cfg = ctx.cfg;
   const pool = ctx.requirePool();
   const t0 = performance.now();
   const open = await openPairs(ctx, rooms);
   ctx.log(
-    `  opened ${open.opened} sockets (${rooms.length} rooms × 2 members × room+notification) in ${Math.round(performance.now() - t0)} ms${open.failed ? `, FAILED ${open.failed} ${JSON.stringify(open.failures)}` : ''}`,
+    `  opened ${open.opened} sockets (${rooms.length} rooms × 2 members × room+notification${setup.gateways > 1 ? `, over ${setup.gateways} gateways` : ''}) in ${Math.round(performance.now() - t0)} ms${open.failed ? `, FAILED ${open.failed} ${JSON.stringify(open.failures)}` : ''}`,
   );
   if (open.failed) throw new Error(`could not open sockets: ${JSON.stringify(open.failures)}`);
   await ctx.pause(500);
@@ -232,73 +333,27 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
   const senderShare = perWorker.map((n) => n / (rooms.length * 2));
 
   const out: LevelRecord[] = [];
+  let overload: LevelRecord | undefined;
   for (let li = 0; li < levels.length; li++) {
-    const offered = levels[li]!;
-    const runs = new Runs<RunRecord>(ctx);
-    let reason: string | undefined;
-    while (runs.wanted) {
-      const run = runs.kept.length;
-      await ctx.waitQuiet();
-      const tag = `${label[0]}${ctx.tag}l${li}r${run}x${runs.disturbed.length}`;
-      const r = await runOnce(ctx, offered, tag, senderShare);
-      r.flushes = await flushStats(ctx, tag);
-      ctx.log(
-        `  ${label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}% (other ${r.other_pct}%)${r.flushes ? `; ${r.flushes.per_s} flushes/s of ${r.flushes.mean_size} (max ${r.flushes.max_size})` : ''}`,
-      );
-      if (!runs.keep(r, r.other_pct)) {
-        await ctx.pause(1000);
-        continue;
+    const rec = await level(ctx, setup, levels[li]!, li, senderShare);
+    out.push(rec);
+    if (rec.saturated) {
+      ctx.log(`  ${setup.label}: saturated at ${rec.offered}/s offered (${rec.saturation_reason}); stepping stops`);
+      // the server refuses more than 20 messages/s per user: never offer more than 18
+      const over = Math.min(Math.round(rec.offered * OVERLOAD_FACTOR), rooms.length * 36);
+      if (over > rec.offered) {
+        ctx.log(`  ${setup.label}: overload step at ${over}/s offered`);
+        overload = await level(ctx, setup, over, li + 1, senderShare);
+        overload.saturated = true;
       }
-      reason = saturation(ctx, r);
-      if (reason) break; // a saturated level is not repeated: its backlog would spill into the next run
-      await ctx.pause(300);
-    }
-    const m = (f: (r: RunRecord) => number) => round(median(runs.kept.map(f)), 2);
-    // what must be zero is summed over every run, disturbed ones included
-    const tot = (f: (r: RunRecord) => number) => runs.all.reduce((s, r) => s + f(r), 0);
-    out.push({
-      offered,
-      runs: runs.kept.length,
-      delivered_per_s: Math.round(m((r) => r.delivered_per_s)),
-      sent_per_s: Math.round(m((r) => r.sent_per_s)),
-      delivery_p50_ms: m((r) => r.delivery_ms.p50),
-      delivery_p95_ms: m((r) => r.delivery_ms.p95),
-      delivery_p99_ms: m((r) => r.delivery_ms.p99),
-      delivery_max_ms: m((r) => r.delivery_ms.max),
-      ack_p50_ms: m((r) => r.ack_ms.p50),
-      ack_p99_ms: m((r) => r.ack_ms.p99),
-      ack_max_ms: m((r) => r.ack_ms.max),
-      lost: tot((r) => r.lost),
-      duplicated: tot((r) => r.duplicated),
-      unacked: tot((r) => r.unacked),
-      refused: tot((r) => r.refused),
-      notif_missing: tot((r) => r.notif_missing),
-      notif_dup: tot((r) => r.notif_dup),
-      reordered: tot((r) => r.reordered),
-      id_mismatch: tot((r) => r.id_mismatch),
-      server_cpu_pct: m((r) => r.server_cpu_pct),
-      db_cpu_pct: m((r) => r.db_cpu_pct),
-      loadgen_cpu_pct: m((r) => r.loadgen_cpu_pct),
-      machine_busy_pct: m((r) => r.machine_busy_pct),
-      other_pct: m((r) => r.other_pct),
-      server_rss_mb: m((r) => r.server_rss_mb),
-      loadgen_loop_p99_ms: m((r) => r.loadgen_loop_p99_ms),
-      flushes_per_s: m((r) => r.flushes?.per_s ?? NaN),
-      flush_mean_size: m((r) => r.flushes?.mean_size ?? NaN),
-      saturated: !!reason,
-      ...(reason ? { saturation_reason: reason } : {}),
-      run_records: runs.kept,
-      disturbed_runs: runs.disturbed.length,
-      disturbed_run_records: runs.disturbed,
-    });
-    if (reason) {
-      ctx.log(`  ${label}: saturated at ${offered}/s offered (${reason}); stepping stops`);
       break;
     }
   }
   await pool.all({ cmd: 'close' });
   const best = out.reduce((a, b) => (b.delivered_per_s > a.delivered_per_s ? b : a), out[0]!);
+  const all = overload ? [...out, overload] : out;
   return {
+    ...setup,
     rooms: rooms.length,
     room_sockets: rooms.length * 2,
     notification_sockets: rooms.length * 2,
@@ -311,11 +366,15 @@ export async function messages(ctx: Ctx, label: string, rooms: Room[], levels: n
     batch_max: ctx.server?.opts.batchMax,
     batch_ms: ctx.server?.opts.batchMs,
     max_delivered_per_s: best.delivered_per_s,
+    max_delivered_min_per_s: best.delivered_min_per_s,
+    max_delivered_max_per_s: best.delivered_max_per_s,
     max_delivered_at_offered: best.offered,
-    lost_total: out.reduce((s, l) => s + l.lost, 0),
-    duplicated_total: out.reduce((s, l) => s + l.duplicated, 0),
-    id_mismatch_total: out.reduce((s, l) => s + l.id_mismatch, 0),
+    max_delivered_runs: best.runs,
+    lost_total: all.reduce((s, l) => s + l.lost, 0),
+    duplicated_total: all.reduce((s, l) => s + l.duplicated, 0),
+    id_mismatch_total: all.reduce((s, l) => s + l.id_mismatch, 0),
     levels: out,
+    overload,
   };
 }
 

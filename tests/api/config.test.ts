@@ -64,7 +64,7 @@ test('a server with wrong variables names each of them on one line, then exits 1
       ['PORT', /^configuration error: PORT="eighty": expected an integer from 0 to 65535$/],
       ['ROOM_TTL', /^configuration error: ROOM_TTL="10 minutes": expected a duration of at least 1 s/],
       ['CORS_ORIGINS', /^configuration error: CORS_ORIGINS="https:\/\/app\.example\.com\/": expected comma-separated origins/],
-      ['SEND_LANES', /^configuration error: SEND_LANES="0": expected an integer from 1 to 16$/],
+      ['SEND_LANES', /^configuration error: SEND_LANES="0": expected an integer from 1 to 64$/],
       ['LOG_LEVEL', /^configuration error: LOG_LEVEL="verbose": expected one of debug, info, warn, error, silent$/],
       ['LOG_REQUESTS', /^configuration error: LOG_REQUESTS="yes": expected one of 0, 1, false, true$/],
       ['METRICS_PORT', /^configuration error: METRICS_PORT="99999": expected an integer from 1 to 65535$/],

@@ -1,0 +1,28 @@
+/**
+ * The naive baselines, end to end on the real server with SEND_BATCH_MAX=1 (one transaction and one
+ * NOTIFY per message): the best one-commit-per-message design, the one-message send function
+ * (bench/baselines/post_message_naive.sql) with 2, 8 and 32 commits in flight (SEND_LANES), and, for
+ * continuity with earlier results, the old narrow baseline: 2 lanes through the batch-shaped
+ * api.post_events. Same rooms and steps as the batched scenarios.
+ */
+import type { Ctx, Room } from '../lib/context.js';
+import { withSendFunction } from '../lib/send-function.js';
+import { messages, type MessagesResult, type MessagesSetup } from './messages.js';
+
+export const NAIVE_LANES = [2, 8, 32];
+
+export async function naive(ctx: Ctx, rooms: Room[], levels: number[]): Promise<{ variants: MessagesResult[] }> {
+  const variants: MessagesResult[] = [];
+  for (const lanes of NAIVE_LANES) {
+    const setup: MessagesSetup = { label: `naive ${lanes} lanes`, send_function: 'naive', send_lanes: lanes, gateways: 1 };
+    await ctx.startServer(1, { env: { SEND_LANES: String(lanes) } });
+    ctx.log(`scenario: messages, ${setup.label} (SEND_BATCH_MAX=1, one-message send function)`);
+    variants.push(await withSendFunction(ctx, 'naive', () => messages(ctx, setup, rooms, levels)));
+  }
+  await ctx.startServer(1, { env: { SEND_LANES: '2' } });
+  ctx.log('scenario: messages, old narrow naive (SEND_BATCH_MAX=1, 2 lanes, batch-shaped api.post_events)');
+  variants.push(await messages(ctx, { label: 'narrow naive', send_function: 'current', send_lanes: 2, gateways: 1 }, rooms, levels));
+  return { variants };
+}
+
+export type NaiveResult = Awaited<ReturnType<typeof naive>>;
