@@ -287,6 +287,8 @@ class Step {
 }
 
 let step: Step | undefined;
+/** how long before the end of a grace period that ran out an undelivered ack counts as in flight */
+const IN_FLIGHT_MS = 1000;
 
 function onFrame(s: Sock, text: string) {
   let m: any;
@@ -340,8 +342,10 @@ function onFrame(s: Sock, text: string) {
       st.own++;
       return;
     case 'error': {
-      bump(st.errors, String(m.code));
       const n = st.num(m.client_id);
+      // the answer to an earlier run's message (its grace period ran out) is not this run's refusal
+      if (n < 0 && m.client_id !== undefined) return void st.stale++;
+      bump(st.errors, String(m.code));
       if (n >= 0) st.errored[n] = 1;
       return;
     }
@@ -441,6 +445,9 @@ async function cmdLoad(c: Extract<Command, { cmd: 'load' }>): Promise<LoadResult
   };
   while (now() - graceStart < c.graceMs && !settled()) await new Promise((r) => setTimeout(r, 25));
   const drain = now() - graceStart;
+  // a grace period that ran out (past saturation) cuts acks off mid-stream: one acked in its last
+  // second may have its delivery on the way, so it is counted in flight rather than lost
+  const inFlightAfter = settled() ? Infinity : now() - IN_FLIGHT_MS;
   step = undefined;
 
   // tally
@@ -455,6 +462,7 @@ async function cmdLoad(c: Extract<Command, { cmd: 'load' }>): Promise<LoadResult
     dup_deliveries: 0,
     dup_acks: st.dupAcks,
     lost: 0,
+    acked_in_flight: 0,
     unacked: 0,
     delivered_unacked: 0,
     id_mismatch: st.idMismatch,
@@ -502,7 +510,8 @@ async function cmdLoad(c: Extract<Command, { cmd: 'load' }>): Promise<LoadResult
         if (k === 0) r.notif_missing++;
         if (k > 1) r.notif_dup += k - 1;
       }
-    } else if (acked) r.lost++;
+    } else if (acked && st.ackT[n]! >= inFlightAfter) r.acked_in_flight++;
+    else if (acked) r.lost++;
     if (acked && inWin) al.push(st.ackT[n]! - st.sendT[n]!);
   }
   for (const [id, k] of st.notif) if (ourIds.has(id)) r.notif_received += k;

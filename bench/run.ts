@@ -7,7 +7,7 @@
  * summary in bench/README.md (quick mode: bench/results/quick/ and bench/results/quick/SUMMARY.md).
  *
  * Options: --quick | --full, --only=ceiling,auth,sendpath,messages,messages_v1,naive,gateways,connections,matching,soak
- * (soak only when named), --runs=N, --rooms=N, --workers=N, --levels=2000,5000,… (the naive baselines too),
+ * (soak only when named), --runs=N, --rooms=N, --workers=N, --levels=2000,5000,… (every message scenario),
  * --duration=ms, --warmup=ms, --grace=ms,
  * --tabs=N, --batch-max=N, --batch-ms=N, --keep-data, --profile (server --cpu-prof),
  * --profile-loadgen, --no-readme, --server-pg (let the server start its embedded PostgreSQL
@@ -19,7 +19,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ctx, FULL, QUICK, type Config } from './lib/context.js';
 import { machineInfo } from './lib/proc.js';
-import { DEFAULT_SCENARIOS, headlines, markdown, SCENARIOS, updateReadme, writeResult, type Scenario } from './lib/report.js';
+import { headlines, markdown, updateReadme } from './lib/report.js';
+import { DEFAULT_SCENARIOS, SCENARIOS, type Scenario, writeResult } from './lib/results.js';
 import { installBaselines, restoreSendFunction, type SendFunction, withSendFunction } from './lib/send-function.js';
 import { sleep, stopStalePostgres } from './lib/server.js';
 import { WorkerPool } from './lib/workers.js';
@@ -93,11 +94,12 @@ async function main() {
   cfg.tabs = num('tabs') ?? cfg.tabs;
   cfg.batchMax = num('batch-max') ?? cfg.batchMax;
   cfg.batchMs = num('batch-ms') ?? cfg.batchMs;
-  if (flags.has('levels')) cfg.levels = cfg.naiveLevels = flags.get('levels')!.split(',').map(Number);
+  if (flags.has('levels')) cfg.levels = cfg.naiveLevels = cfg.gatewayLevels = flags.get('levels')!.split(',').map(Number);
   // the server refuses more than 20 messages/s per user: never offer more than 18
   const maxOffered = cfg.rooms * 2 * 18;
   cfg.levels = cfg.levels.filter((l) => l <= maxOffered);
   cfg.naiveLevels = cfg.naiveLevels.filter((l) => l <= maxOffered);
+  cfg.gatewayLevels = cfg.gatewayLevels.filter((l) => l <= maxOffered);
   const only = new Set<Scenario>(flags.has('only') ? (flags.get('only')!.split(',') as Scenario[]) : DEFAULT_SCENARIOS);
   for (const s of only) if (!SCENARIOS.includes(s)) throw new Error(`unknown scenario ${s}; known: ${SCENARIOS.join(', ')}`);
 
@@ -183,7 +185,13 @@ async function main() {
       ctx.log('scenario: send path alone (api.post_events called directly)');
       save('sendpath', await sendPath(ctx, rooms, cfg.mode === 'quick' ? 0.5 : 3));
     }
-    const batched = (label: string, send_function: SendFunction) => ({ label, send_function, send_lanes: 2, gateways: 1 });
+    const batched = (label: string, send_function: SendFunction) => ({
+      label,
+      send_function,
+      send_lanes: 2,
+      send_queue_max: 2048,
+      gateways: 1,
+    });
     if (only.has('messages')) {
       ctx.log(`scenario: messages, batched (SEND_BATCH_MAX=${cfg.batchMax})`);
       save('messages', await messages(ctx, batched('batched', 'current'), rooms, cfg.levels));
@@ -194,10 +202,11 @@ async function main() {
       save('messages_v1', await withSendFunction(ctx, 'v1', () => messages(ctx, batched('batched v1', 'v1'), rooms, cfg.levels)));
     }
     if (only.has('naive')) save('naive', await naive(ctx, rooms, cfg.naiveLevels));
-    if (only.has('gateways')) save('gateways', await gateways(ctx, rooms, cfg.levels));
+    if (only.has('gateways')) save('gateways', await gateways(ctx, rooms, cfg.gatewayLevels));
     if (only.has('connections') || only.has('soak') || only.has('matching')) {
       // the scenarios below run on one gateway with the default settings
-      if (ctx.server?.opts.batchMax !== cfg.batchMax || ctx.moreGateways.length || ctx.server?.opts.env?.SEND_LANES) await ctx.startServer();
+      if (ctx.server?.opts.batchMax !== cfg.batchMax || ctx.moreGateways.length || ctx.server?.opts.env?.SEND_LANES)
+        await ctx.startServer();
     }
     if (only.has('connections')) {
       ctx.log(`scenario: connections (${rooms.length} rooms × 2 members × ${cfg.tabs} tabs)`);
@@ -232,7 +241,9 @@ async function main() {
   console.log('');
   for (const h of headlines(ctx.resultsDir))
     console.log(`${h.ok === undefined ? '   ' : h.ok ? ' ok' : 'MISS'}  ${h.metric}: ${h.value}  [target ${h.target}]`);
-  ctx.log(`done: total ${Math.round((Date.now() - started) / 1000)} s (${cfg.mode} mode); server logs in ${path.relative(root, ctx.logDir)}`);
+  ctx.log(
+    `done: total ${Math.round((Date.now() - started) / 1000)} s (${cfg.mode} mode); server logs in ${path.relative(root, ctx.logDir)}`,
+  );
 }
 
 /** Which server code was measured: the commit, and whether src/ or db/ had uncommitted changes. */

@@ -17,6 +17,10 @@ export interface Config {
   levels: number[];
   /** the same for the naive baselines (one commit per message: a lower ceiling, finer steps) */
   naiveLevels: number[];
+  /** the same for the several-gateways scenario */
+  gatewayLevels: number[];
+  /** overload steps (1.5× a saturated step) the run may take: each holds the send queues full for a while */
+  overloadSteps: number;
   warmupMs: number;
   durationMs: number;
   graceMs: number;
@@ -50,7 +54,9 @@ export const QUICK: Config = {
   rooms: 200,
   workers: 2,
   levels: [2000, 7000],
-  naiveLevels: [3000],
+  naiveLevels: [1000],
+  gatewayLevels: [7000],
+  overloadSteps: 1,
   warmupMs: 500,
   durationMs: 1500,
   graceMs: 5000,
@@ -78,6 +84,8 @@ export const FULL: Config = {
   rooms: 1000,
   levels: [1000, 2000, 5000, 7500, 10000, 12500, 15000, 20000, 25000, 30000, 35000],
   naiveLevels: [1000, 2000, 3000, 4000, 5000, 7500, 10000],
+  gatewayLevels: [1000, 2000, 5000, 7500, 10000, 12500, 15000, 20000, 25000, 30000, 35000],
+  overloadSteps: 100,
   tabs: 5,
   connIdleMs: 10000,
   authLogins: 1200,
@@ -135,6 +143,8 @@ export class Ctx {
   users: User[] = [];
   rooms: Room[] = [];
   serverStarts: { batchMax: number; lanes?: string; ms: number }[] = [];
+  /** overload steps taken so far (at most cfg.overloadSteps) */
+  overloadsTaken = 0;
   private serverSeq = 0;
 
   constructor(cfg: Config, root: string, opts: { serverNodeArgs?: string[]; workerNodeArgs?: string[]; dataDir?: string }) {
@@ -188,10 +198,10 @@ export class Ctx {
    * default is the first; openPairs spreads sockets over all of them).
    */
   async startGateways(n: number, batchMax = this.cfg.batchMax): Promise<ServerProcess[]> {
-    if (this.serverOwnsDb && n > 1) throw new Error('several gateways need the bench\'s own PostgreSQL (drop --server-pg)');
+    if (this.serverOwnsDb && n > 1) throw new Error("several gateways need the bench's own PostgreSQL (drop --server-pg)");
     await this.startServer(batchMax);
-    // one after the other: each takes the start-up lock to check the migrations
-    for (let i = 1; i < n; i++) this.moreGateways.push(await this.spawnServer(batchMax));
+    // the database is migrated by now: the others only check it (under the start-up lock)
+    this.moreGateways = await Promise.all(Array.from({ length: n - 1 }, () => this.spawnServer(batchMax)));
     return this.gateways();
   }
 

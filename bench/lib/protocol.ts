@@ -82,6 +82,8 @@ export interface LoadResult {
   dup_acks: number;
   /** acked, never delivered to the partner within the grace period */
   lost: number;
+  /** acked in the last second of a grace period that ran out, not delivered yet (not counted lost) */
+  acked_in_flight: number;
   /** neither acked nor refused with an error frame within the grace period */
   unacked: number;
   delivered_unacked: number;

@@ -79,8 +79,9 @@ export class ServerProcess {
       JWT_SECRET: o.jwtSecret,
       SEND_BATCH_MAX: String(o.batchMax ?? 256),
       SEND_BATCH_MS: String(o.batchMs ?? 2),
-      // the server's default, unless a scenario sets it (naive lanes): never the caller's environment
+      // the server's defaults, unless a scenario sets them (naive lanes): never the caller's environment
       SEND_LANES: '2',
+      SEND_QUEUE_MAX: '2048',
       // the load generators register thousands of users from one address, and measure the hash's
       // throughput rather than its admission limit
       REGISTRATIONS_PER_HOUR: '1000000',

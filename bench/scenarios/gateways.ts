@@ -15,7 +15,12 @@ export async function gateways(ctx: Ctx, rooms: Room[], levels: number[]): Promi
     await ctx.startGateways(n);
     ctx.log(`scenario: messages over ${n} gateways (SEND_BATCH_MAX=${ctx.cfg.batchMax}, members of a room on different gateways)`);
     variants.push(
-      await messages(ctx, { label: `${n} gateways`, send_function: 'current', send_lanes: 2, gateways: n }, rooms, levels),
+      await messages(
+        ctx,
+        { label: `${n} gateways`, send_function: 'current', send_lanes: 2, send_queue_max: 2048, gateways: n },
+        rooms,
+        levels,
+      ),
     );
   }
   return { variants };

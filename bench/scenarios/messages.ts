@@ -15,7 +15,7 @@ import { cpuDelta, rssBytes, type CpuSnapshot } from '../lib/proc.js';
 import type { LoadResult, OpenResult, SocketSpec } from '../lib/protocol.js';
 import { concat, dist, median, round, type Dist } from '../lib/stats.js';
 import { Runs } from '../lib/runs.js';
-import type { SendFunction } from '../lib/send-function.js';
+import { ownerClient, type SendFunction } from '../lib/send-function.js';
 
 export interface RunRecord {
   offered: number;
@@ -27,6 +27,7 @@ export interface RunRecord {
   acked: number;
   delivered: number;
   lost: number;
+  acked_in_flight: number;
   duplicated: number;
   dup_acks: number;
   unacked: number;
@@ -88,6 +89,24 @@ async function flushStats(ctx: Ctx, tag: string): Promise<RunRecord['flushes']> 
   }
 }
 
+/** Waits (bounded) until the server stops storing messages of a run: its send queues are empty. */
+async function drained(ctx: Ctx, tag: string): Promise<void> {
+  const c = await ownerClient(ctx);
+  const t0 = Date.now();
+  try {
+    let last = -1;
+    for (;;) {
+      const q = await c.query<{ n: number }>('select count(*)::int as n from app.messages where client_id like $1', [`${tag}w%`]);
+      if (q.rows[0]!.n === last || Date.now() - t0 > 4 * ctx.cfg.graceMs) break;
+      last = q.rows[0]!.n;
+      await ctx.pause(1000);
+    }
+  } finally {
+    await c.end();
+  }
+  ctx.log(`  waited ${Math.round((Date.now() - t0) / 1000)} s for the server to store the run's backlog`);
+}
+
 export interface LevelRecord {
   offered: number;
   runs: number;
@@ -109,6 +128,8 @@ export interface LevelRecord {
   ack_max_ms: number;
   /** totals over all runs of the level (counted, never assumed) */
   lost: number;
+  /** acked at the very end of a grace period that ran out, delivery not seen yet (not lost, not proven delivered) */
+  acked_in_flight: number;
   duplicated: number;
   unacked: number;
   refused: number;
@@ -203,6 +224,7 @@ async function runOnce(ctx: Ctx, offered: number, tag: string, senderShare: numb
     acked: s((r) => r.acked),
     delivered: s((r) => r.delivered),
     lost: s((r) => r.lost),
+    acked_in_flight: s((r) => r.acked_in_flight),
     duplicated: s((r) => r.dup_deliveries),
     dup_acks: s((r) => r.dup_acks),
     unacked: s((r) => r.unacked),
@@ -240,6 +262,8 @@ export interface MessagesSetup {
   /** which api.post_events the server ran (bench/lib/send-function.ts) */
   send_function: SendFunction;
   send_lanes: number;
+  /** frames each lane may hold waiting (SEND_QUEUE_MAX); beyond it a frame is refused `unavailable` */
+  send_queue_max: number;
   gateways: number;
 }
 
@@ -259,8 +283,9 @@ async function level(ctx: Ctx, setup: MessagesSetup, offered: number, li: number
     ctx.log(
       `  ${setup.label} offered ${offered}/s run ${run + 1}: delivered ${r.delivered_per_s}/s, p50/p99/max ${r.delivery_ms.p50}/${r.delivery_ms.p99}/${r.delivery_ms.max} ms, ack p99 ${r.ack_ms.p99} ms, lost ${r.lost} dup ${r.duplicated} unacked ${r.unacked} refused ${r.refused}, cpu server ${r.server_cpu_pct}% db ${r.db_cpu_pct}% loadgen ${r.loadgen_cpu_pct}% machine ${r.machine_busy_pct}% (other ${r.other_pct}%)${r.flushes ? `; ${r.flushes.per_s} flushes/s of ${r.flushes.mean_size} (max ${r.flushes.max_size})` : ''}`,
     );
-    // every run ends with its grace period (everything acked or refused, then delivered); past
-    // saturation the send queues are bounded, so a short pause leaves the next run a clean start
+    // a run whose grace period ran out left messages in the server's send queues: the next run
+    // starts once they are stored, or it would measure this run's backlog
+    if (r.unacked || r.acked_in_flight) await drained(ctx, tag);
     await ctx.pause(saturation(ctx, r) ? 1000 : 300);
     if (!runs.keep(r, r.other_pct)) await ctx.pause(1000);
   }
@@ -290,6 +315,7 @@ async function level(ctx: Ctx, setup: MessagesSetup, offered: number, li: number
     ack_p99_ms: m((r) => r.ack_ms.p99),
     ack_max_ms: m((r) => r.ack_ms.max),
     lost: tot((r) => r.lost),
+    acked_in_flight: tot((r) => r.acked_in_flight),
     duplicated: tot((r) => r.duplicated),
     unacked: tot((r) => r.unacked),
     refused: tot((r) => r.refused),
@@ -341,7 +367,8 @@ export async function messages(ctx: Ctx, setup: MessagesSetup, rooms: Room[], le
       ctx.log(`  ${setup.label}: saturated at ${rec.offered}/s offered (${rec.saturation_reason}); stepping stops`);
       // the server refuses more than 20 messages/s per user: never offer more than 18
       const over = Math.min(Math.round(rec.offered * OVERLOAD_FACTOR), rooms.length * 36);
-      if (over > rec.offered) {
+      if (over > rec.offered && ctx.overloadsTaken < cfg.overloadSteps) {
+        ctx.overloadsTaken++;
         ctx.log(`  ${setup.label}: overload step at ${over}/s offered`);
         overload = await level(ctx, setup, over, li + 1, senderShare);
         overload.saturated = true;

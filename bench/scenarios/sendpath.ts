@@ -64,7 +64,15 @@ function caller(ctx: Ctx, fn: SendPathFunction, batch: number): Caller {
     const events = [];
     for (let i = 0; i < batch; i++) {
       const m = next();
-      events.push({ i, kind: 'message', room: m.room.id, user: userId(m.room, m.side), origin: 'bench:probe', content: CONTENT, client_id: m.clientId });
+      events.push({
+        i,
+        kind: 'message',
+        room: m.room.id,
+        user: userId(m.room, m.side),
+        origin: 'bench:probe',
+        content: CONTENT,
+        client_id: m.clientId,
+      });
     }
     await c.query(sql, [JSON.stringify(events)]);
   };
