@@ -183,7 +183,7 @@ async function main() {
       : [];
     if (only.has('sendpath')) {
       ctx.log('scenario: send path alone (api.post_events called directly)');
-      save('sendpath', await sendPath(ctx, rooms, cfg.mode === 'quick' ? 0.5 : 3));
+      save('sendpath', await sendPath(ctx, rooms, cfg.mode === 'quick' ? 0.3 : 3));
     }
     const batched = (label: string, send_function: SendFunction) => ({
       label,
@@ -219,6 +219,8 @@ async function main() {
       save('soak', await soak(ctx, rooms));
     }
     if (only.has('matching')) {
+      // on one gateway with the default settings (connections and soak start fresh servers of their own)
+      if (ctx.server?.opts.batchMax !== cfg.batchMax || ctx.moreGateways.length || ctx.server?.opts.env) await ctx.startServer();
       const users = ctx.users.filter((u) => u.token && u.pseudo.startsWith('u')).map((u) => u.idx);
       ctx.log(`scenario: matching (${users.length} users at once)`);
       save('matching', await matching(ctx, users));

@@ -19,6 +19,10 @@ export interface Config {
   naiveLevels: number[];
   /** the same for the several-gateways scenario */
   gatewayLevels: number[];
+  /** commits in flight (SEND_LANES) of the naive baselines with the one-message function */
+  naiveLanes: number[];
+  /** gateway processes of the gateways scenario */
+  gatewayCounts: number[];
   /** overload steps (1.5× a saturated step) the run may take: each holds the send queues full for a while */
   overloadSteps: number;
   warmupMs: number;
@@ -56,6 +60,8 @@ export const QUICK: Config = {
   levels: [2000, 7000],
   naiveLevels: [1000],
   gatewayLevels: [7000],
+  naiveLanes: [2, 32],
+  gatewayCounts: [2],
   overloadSteps: 1,
   warmupMs: 500,
   durationMs: 1500,
@@ -85,6 +91,8 @@ export const FULL: Config = {
   levels: [1000, 2000, 5000, 7500, 10000, 12500, 15000, 20000, 25000, 30000, 35000],
   naiveLevels: [1000, 2000, 3000, 4000, 5000, 7500, 10000],
   gatewayLevels: [1000, 2000, 5000, 7500, 10000, 12500, 15000, 20000, 25000, 30000, 35000],
+  naiveLanes: [2, 8, 32],
+  gatewayCounts: [2, 4],
   overloadSteps: 100,
   tabs: 5,
   connIdleMs: 10000,

@@ -9,7 +9,6 @@ import type { Ctx, Room } from '../lib/context.js';
 import { withSendFunction } from '../lib/send-function.js';
 import { messages, type MessagesResult, type MessagesSetup } from './messages.js';
 
-export const NAIVE_LANES = [2, 8, 32];
 /**
  * Frames one gateway holds waiting for a commit, over all its lanes: the server's default
  * (SEND_QUEUE_MAX=2048 per lane, 2 lanes). More lanes get smaller queues so that the wait of an
@@ -19,7 +18,7 @@ const QUEUED_FRAMES = 2 * 2048;
 
 export async function naive(ctx: Ctx, rooms: Room[], levels: number[]): Promise<{ variants: MessagesResult[] }> {
   const variants: MessagesResult[] = [];
-  for (const lanes of NAIVE_LANES) {
+  for (const lanes of ctx.cfg.naiveLanes) {
     const setup: MessagesSetup = {
       label: `naive ${lanes} lanes`,
       send_function: 'naive',
