@@ -203,11 +203,6 @@ async function main() {
     }
     if (only.has('naive')) save('naive', await naive(ctx, rooms, cfg.naiveLevels));
     if (only.has('gateways')) save('gateways', await gateways(ctx, rooms, cfg.gatewayLevels));
-    if (only.has('connections') || only.has('soak') || only.has('matching')) {
-      // the scenarios below run on one gateway with the default settings
-      if (ctx.server?.opts.batchMax !== cfg.batchMax || ctx.moreGateways.length || ctx.server?.opts.env?.SEND_LANES)
-        await ctx.startServer();
-    }
     if (only.has('connections')) {
       ctx.log(`scenario: connections (${rooms.length} rooms × 2 members × ${cfg.tabs} tabs)`);
       save('connections', await connections(ctx, rooms));

@@ -74,6 +74,8 @@ export function figures(dir: string) {
     spCases.find((c) => c.function === fn && c.batch === batch && c.clients === clients);
 
   return {
+    /** the ratio: current at batch 256 from one client ÷ the best naive */
+    spCurrent256: spAt('current', 256, 1),
     messages,
     v1,
     batched,
