@@ -5,6 +5,8 @@
  * PostgreSQL in .data/bench, forks load-generator processes (dist/bench/loadgen.js) that drive it
  * through HTTP and WebSocket on 127.0.0.1 only, and writes bench/results/<scenario>.json plus the
  * summary in bench/README.md (quick mode: bench/results/quick/ and bench/results/quick/SUMMARY.md).
+ * The baseline send functions of bench/baselines/ are installed into the bench's database only and
+ * swapped in as api.post_events for the scenarios that measure them (bench/lib/send-function.ts).
  *
  * Options: --quick | --full, --only=ceiling,auth,sendpath,messages,messages_v1,naive,gateways,connections,matching,soak
  * (soak only when named), --runs=N, --rooms=N, --workers=N, --levels=2000,5000,… (every message scenario),
@@ -146,7 +148,10 @@ async function main() {
     if (stopping) return;
     stopping = true;
     // a baseline send function left in place would outlive the run (--keep-data, --server-pg)
-    if (ctx.pgPort) await restoreSendFunction(ctx).catch((e: Error) => ctx.log(`could not restore api.post_events: ${e.message}`));
+    if (ctx.pgPort)
+      await restoreSendFunction(ctx).catch((e: Error) =>
+        ctx.log(`could not restore api.post_events (${e.message}); the next run restores it at its start`),
+      );
     await ctx.stopServer().catch(() => undefined);
     await ctx.pool?.stop().catch(() => undefined);
     await ctx.stopDatabase().catch(() => undefined);
@@ -162,8 +167,9 @@ async function main() {
     await ctx.startServer();
 
     const needUsers = [...only].some((s) => s !== 'ceiling');
-    const needBaselines = only.has('sendpath') || only.has('messages_v1') || only.has('naive');
-    if (needBaselines) await installBaselines(ctx);
+    // a run that died (--keep-data, --server-pg) may have left a baseline as api.post_events
+    await restoreSendFunction(ctx);
+    if (only.has('sendpath') || only.has('messages_v1') || only.has('naive')) await installBaselines(ctx);
     if (only.has('ceiling')) {
       ctx.log('scenario: database ceiling');
       save('ceiling', await ceiling(ctx));

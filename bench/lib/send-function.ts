@@ -5,7 +5,8 @@
  * into schema api under its name, so the server calls it unchanged, without a wrapper's cost;
  * restoring moves both back. The server re-creates functions at start-up only when db/functions
  * changed, so a restarted server keeps the variant: the bench restores it itself (finally, Ctrl-C,
- * and at the next install, should a run have died with a variant in place).
+ * and at the start of every run, should one have died with a variant in place: on Ctrl-C the
+ * database may be stopping already).
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,9 +26,11 @@ export async function ownerClient(ctx: Ctx): Promise<pg.Client> {
   return c;
 }
 
-/** (Re)installs both baselines (the server must have migrated the database first). */
+/**
+ * (Re)installs both baselines (the server must have migrated the database first, and the real
+ * api.post_events be in place: see restoreSendFunction).
+ */
 export async function installBaselines(ctx: Ctx): Promise<void> {
-  await restoreSendFunction(ctx);
   const c = await ownerClient(ctx);
   try {
     for (const file of ['post_events_v1.sql', 'post_message_naive.sql'])
