@@ -10,13 +10,22 @@ import { levelAt } from './figures.js';
 
 /** A machine busier than this share of its cores is out of CPU. */
 const CPU_BOUND = 0.9;
+/** Several gateways "move the ceiling" when one of them delivers more than this × one gateway. */
+const GATEWAYS_MOVE = 1.1;
+
+/** Other processes using more than this (% of a core) during a step make its figures low. */
+const BUSY_NEIGHBOURS = 30;
 
 function bottleneck(c: Capacity, cores: number): string {
   const l = c.level;
+  const shared =
+    l.other_pct > BUSY_NEIGHBOURS
+      ? `; other processes took ~${n0(l.other_pct)} % of a core meanwhile, so this is lower than a quiet machine gives`
+      : '';
   const busy = `the machine at ~${n0(l.machine_busy_pct)} % of ${cores * 100} % (PostgreSQL ~${n0(l.db_cpu_pct)} %, server ~${n0(l.server_cpu_pct)} %, load generators ~${n0(l.loadgen_cpu_pct)} %, other processes ~${n0(l.other_pct)} %)`;
   return l.machine_busy_pct >= CPU_BOUND * cores * 100
-    ? `the limit is the machine's ${cores} cores: ${busy}`
-    : `CPU to spare (${busy}): the limit is serialization (commits in flight, the NOTIFY queue lock), not CPU`;
+    ? `the limit is the machine's ${cores} cores: ${busy}${shared}`
+    : `CPU to spare (${busy}): the limit is serialization (commits in flight, the NOTIFY queue lock), not CPU${shared}`;
 }
 
 function capacityLine(c: Capacity): string {
@@ -65,7 +74,10 @@ export function analysis(f: Figures, machine: Record<string, unknown>): string[]
               .filter((c) => c.function === 'naive')
               .map((c) => `${c.clients}: ${n0(c.msgs_per_s)}`)
               .join(', ') +
-            `): each commit that has sent a NOTIFY holds the cluster-wide notification queue lock through its WAL flush, so more commits in flight queue on that lock rather than add throughput.`
+            `)` +
+            (f.spBestNaive.clients < Math.max(...f.spCases.map((c) => c.clients))
+              ? `: past ${f.spBestNaive.clients} in flight, more commits queue rather than add throughput (a commit that has sent a NOTIFY holds the cluster-wide notification queue lock through its WAL flush).`
+              : ': throughput still grows with the commits in flight.')
           : ''),
     );
     const atEqual = b && levelAt(b.result, n.offered);
@@ -92,7 +104,9 @@ export function analysis(f: Figures, machine: Record<string, unknown>): string[]
             `${c.result.gateways ?? 1} → ${capacityLine(c)} (p99 there ${n2(c.level.delivery_p99_ms)} ms; servers ~${n0(c.level.server_cpu_pct)} %, PostgreSQL ~${n0(c.level.db_cpu_pct)} %, machine ~${n0(c.level.machine_busy_pct)} %)`,
         )
         .join('; ')}. ` +
-        'With every core shared by the gateways, the database and the load generators, more gateway processes do not add CPU: the ceiling stays where the cores and the database put it, and each message now also crosses processes (one more LISTEN delivery per gateway).',
+        (f.gateways.every((g) => g.delivered <= GATEWAYS_MOVE * b.delivered)
+          ? "More gateway processes do not raise the ceiling: every core is shared by the gateways, the database and the load generators, so the ceiling stays where the cores and the database put it, and each message now also crosses processes (the partner's gateway gets it through its LISTEN connection)."
+          : `More gateway processes raised the ceiling (best: ${n0(Math.max(...f.gateways.map((g) => g.delivered)))} against ${n0(b.delivered)} with one): one gateway process was a limit.`),
     );
   }
   const conn = f.connections;

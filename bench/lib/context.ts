@@ -60,7 +60,7 @@ export const QUICK: Config = {
   levels: [2000, 7000],
   naiveLevels: [1000],
   gatewayLevels: [7000],
-  naiveLanes: [2, 32],
+  naiveLanes: [32],
   gatewayCounts: [2],
   overloadSteps: 1,
   warmupMs: 500,

@@ -1,7 +1,7 @@
 /**
  * The naive baselines, end to end on the real server with SEND_BATCH_MAX=1 (one transaction and one
  * NOTIFY per message): the best one-commit-per-message design, the one-message send function
- * (bench/baselines/post_message_naive.sql) with 2, 8 and 32 commits in flight (SEND_LANES), and, for
+ * (bench/baselines/post_message_naive.sql) with 2, 8 and 32 commits in flight (SEND_LANES; quick: 32), and, for
  * continuity with earlier results, the old narrow baseline: 2 lanes through the batch-shaped
  * api.post_events. Same rooms and steps as the batched scenarios.
  */
