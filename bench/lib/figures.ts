@@ -60,10 +60,15 @@ export function figures(dir: string) {
   const naiveRuns = get<NaiveResult>('naive')?.variants ?? [];
   const gatewayRuns = get<GatewaysResult>('gateways')?.variants ?? [];
   const sp = get<SendPathResult>('sendpath');
+  // likewise the send-path cases of results written before it measured several functions
   const spCases = sp?.cases?.filter((c) => c.function) ?? [];
 
   const batched = capacity(messages);
-  const naive = naiveRuns.filter((r) => r.send_function === 'naive').map((r) => capacity(r)!);
+  const measured = (c: Capacity | undefined): c is Capacity => !!c;
+  const naive = naiveRuns
+    .filter((r) => r.send_function === 'naive')
+    .map(capacity)
+    .filter(measured);
   const bestNaive = naive.reduce<Capacity | undefined>((a, b) => (!a || b.delivered > a.delivered ? b : a), undefined);
   const narrow = capacity(naiveRuns.find((r) => r.send_function === 'current'));
   const ratio = (a: Capacity | undefined, b: Capacity | undefined) => (a && b ? a.delivered / b.delivered : undefined);
@@ -83,14 +88,15 @@ export function figures(dir: string) {
     naive,
     bestNaive,
     narrow,
-    gateways: gatewayRuns.map((r) => capacity(r)!),
+    gateways: gatewayRuns.map(capacity).filter(measured),
     batchedOverNaive: ratio(batched, bestNaive),
     batchedOverNarrow: ratio(batched, narrow),
     currentOverV1: ratio(batched, capacity(v1)),
     /** every scenario's overload step, with the capacity it is compared with */
-    overloads: [messages, v1, ...naiveRuns, ...gatewayRuns]
-      .filter((r): r is MessagesResult => !!r?.overload)
-      .map((r) => ({ label: r.label, capacity: capacity(r)!, step: r.overload! })),
+    overloads: [messages, v1, ...naiveRuns, ...gatewayRuns].flatMap((r) => {
+      const c = capacity(r);
+      return c && r?.overload ? [{ label: r.label, capacity: c, step: r.overload }] : [];
+    }),
     sendpath: sp,
     spCases,
     spCurrent,

@@ -256,7 +256,7 @@ function saturation(ctx: Ctx, r: RunRecord): string | undefined {
   return undefined;
 }
 
-/** Label of the run, for the logs and the results: which send function, batch cap and lanes. */
+/** How a message scenario's server was set up (kept in its results): send function, lanes, queue, gateways. */
 export interface MessagesSetup {
   label: string;
   /** which api.post_events the server ran (bench/lib/send-function.ts) */
@@ -267,12 +267,13 @@ export interface MessagesSetup {
   gateways: number;
 }
 
-let scenarioSeq = 0;
+/** Levels measured so far in this process: part of each run's tag, so no two runs share client_ids. */
+let levelSeq = 0;
 
 /** The runs of one offered level, summarized: medians with their spread, counts totalled. */
 async function level(ctx: Ctx, setup: MessagesSetup, offered: number, li: number, senderShare: number[]): Promise<LevelRecord> {
   const runs = new Runs<RunRecord>(ctx);
-  const seq = ++scenarioSeq;
+  const seq = ++levelSeq;
   while (runs.wanted) {
     const run = runs.kept.length;
     await ctx.waitQuiet();
