@@ -1,5 +1,7 @@
 /** The generated part of bench/README.md (or the quick summary): the target table, the analysis and the tables. */
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { LevelRecord, MessagesResult } from '../scenarios/messages.js';
 import { SOAK_LIMITS } from '../scenarios/soak.js';
 import { analysis } from './analysis.js';
@@ -438,4 +440,25 @@ export function updateReadme(readme: string, md: string): void {
   const next =
     a >= 0 && b > a ? text.slice(0, a) + block + text.slice(b + END.length) : `${text.trimEnd()}\n\n## Latest results\n\n${block}\n`;
   writeFileSync(readme, next);
+  // the repository's formatter aligns markdown tables (npm run lint checks it): leave the file as it would
+  const biome = path.join(path.dirname(readme), '..', 'node_modules', '.bin', 'biome');
+  if (existsSync(biome)) spawnSync(biome, ['format', '--write', readme], { stdio: 'ignore' });
+}
+
+/**
+ * The text of a generated block with its tables' alignment undone (cells trimmed, separator rows
+ * reduced to their colons), so a block as written and the same block formatted compare equal.
+ */
+export function unaligned(md: string): string {
+  return md
+    .split('\n')
+    .map((line) =>
+      line.startsWith('|')
+        ? line
+            .split('|')
+            .map((cell) => cell.trim().replace(/^(:?)-+(:?)$/, '$1-$2'))
+            .join('|')
+        : line,
+    )
+    .join('\n');
 }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { markdown, readmeBlock } from '../../bench/lib/report.js';
+import { markdown, readmeBlock, unaligned } from '../../bench/lib/report.js';
 
 /*
  * bench/README.md quotes the benchmark's figures (the target table, "Where the limits are", the
@@ -16,5 +16,6 @@ test('bench/README.md shows exactly what bench/results/*.json say', () => {
   const readme = readFileSync(path.join(root, 'bench', 'README.md'), 'utf8');
   const block = readmeBlock(readme);
   assert.ok(block !== undefined, 'bench/README.md has its results markers');
-  assert.equal(block, markdown(path.join(root, 'bench', 'results')), 'regenerate it: npm run bench -- --report');
+  // the formatter aligns the tables: compare the text, not the padding
+  assert.equal(unaligned(block!), unaligned(markdown(path.join(root, 'bench', 'results'))), 'regenerate it: npm run bench -- --report');
 });
