@@ -58,7 +58,7 @@ export const QUICK: Config = {
   rooms: 200,
   workers: 2,
   levels: [2000, 7000],
-  naiveLevels: [1000],
+  naiveLevels: [2000],
   gatewayLevels: [7000],
   naiveLanes: [32],
   gatewayCounts: [2],
