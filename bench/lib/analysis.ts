@@ -5,6 +5,7 @@
  * CPU; a saturated step with CPU to spare points at serialization.
  */
 import type { Capacity, Figures } from './figures.js';
+import type { LevelRecord } from '../scenarios/messages.js';
 import { n0, n1, n2, spread, times } from './format.js';
 import { levelAt } from './figures.js';
 
@@ -32,6 +33,29 @@ function capacityLine(c: Capacity): string {
   return `${spread(c.delivered, c.min, c.max, c.runs)} msg/s at ${n0(c.offered)} offered`;
 }
 
+/** CPU per delivered message at one step, in µs: a core's second ÷ the messages of that second. */
+function cpuPerMessage(l: LevelRecord): string {
+  const us = (pct: number) => n0((pct / 100) * (1e6 / l.delivered_per_s));
+  return `server ~${us(l.server_cpu_pct)} µs, PostgreSQL ~${us(l.db_cpu_pct)} µs, load generators ~${us(l.loadgen_cpu_pct)} µs`;
+}
+
+/** The busiest step below saturation: where CPU per message is not inflated by refusals and queues. */
+function busiestUnsaturated(levels: LevelRecord[]): LevelRecord | undefined {
+  return levels.filter((l) => !l.saturated).reduce<LevelRecord | undefined>((a, l) => (!a || l.offered > a.offered ? l : a), undefined);
+}
+
+/** CPU per delivered message at the busiest step both send functions ran below saturation. */
+function perMessage(b: Capacity, v1: Capacity | undefined): string {
+  const step = busiestUnsaturated(b.result.levels);
+  if (!step) return '';
+  const old = v1?.result.levels.find((l) => l.offered === step.offered && !l.saturated);
+  return (
+    ` CPU per delivered message at ${n0(step.offered)} msg/s: ${cpuPerMessage(step)}` +
+    (old ? ` (v1 at the same step: ${cpuPerMessage(old)})` : '') +
+    '.'
+  );
+}
+
 export function analysis(f: Figures, machine: Record<string, unknown>): string[] {
   const cores = Number(machine.cores) || 2;
   const out: string[] = [];
@@ -45,7 +69,8 @@ export function analysis(f: Figures, machine: Record<string, unknown>): string[]
           : 'No step ran below saturation.') +
         (f.batchedV1
           ? ` The v1 send function (049c1cc), swapped in for the same steps of the same run: ${capacityLine(f.batchedV1)}; current ÷ v1 = ${times(f.currentOverV1)}.`
-          : ''),
+          : '') +
+        perMessage(b, f.batchedV1),
     );
   }
   if (f.spCurrent) {

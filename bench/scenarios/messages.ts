@@ -15,7 +15,7 @@ import { cpuDelta, rssBytes, type CpuSnapshot } from '../lib/proc.js';
 import type { LoadResult, OpenResult, SocketSpec } from '../lib/protocol.js';
 import { concat, dist, median, round, type Dist } from '../lib/stats.js';
 import { Runs } from '../lib/runs.js';
-import { ownerClient, type SendFunction } from '../lib/send-function.js';
+import { forgetMessages, ownerClient, type SendFunction } from '../lib/send-function.js';
 
 export interface RunRecord {
   offered: number;
@@ -347,6 +347,7 @@ export const OVERLOAD_FACTOR = 1.5;
 export async function messages(ctx: Ctx, setup: MessagesSetup, rooms: Room[], levels: number[]) {
   const cfg = ctx.cfg;
   const pool = ctx.requirePool();
+  await forgetMessages(ctx);
   const t0 = performance.now();
   const open = await openPairs(ctx, rooms);
   ctx.log(

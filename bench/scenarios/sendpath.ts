@@ -12,7 +12,7 @@
 import type pg from 'pg';
 import type { Ctx, Room } from '../lib/context.js';
 import { cpuDelta } from '../lib/proc.js';
-import { ownerClient } from '../lib/send-function.js';
+import { forgetMessages, ownerClient } from '../lib/send-function.js';
 import { median, round } from '../lib/stats.js';
 
 export type SendPathFunction = 'current' | 'v1' | 'naive';
@@ -122,6 +122,7 @@ export async function sendPath(ctx: Ctx, rooms: Room[], seconds: number) {
   const seq = { n: 0 };
   try {
     for (const p of plan()) {
+      await forgetMessages(ctx);
       const runs: Awaited<ReturnType<typeof measure>>[] = [];
       for (let run = 0; run < ctx.cfg.runs; run++) runs.push(await measure(ctx, rooms, seconds, p, seq));
       const m = (f: (r: (typeof runs)[number]) => number) => median(runs.map(f));
