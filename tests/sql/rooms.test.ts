@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import { asGateway, connect, withTestDatabase, type TestDatabase } from '../support/database.js';
-import { asOwner, EventListener, expectSqlError, sqlUser, type Envelope, type SqlUser } from '../support/sql.js';
+import { asOwner, EventListener, expectSqlError, insertUsers, sqlUser, type Envelope, type SqlUser } from '../support/sql.js';
 
 let db: TestDatabase;
 let client: pg.Client;
@@ -475,6 +475,32 @@ describe('api.post_events', () => {
       const { a, roomId } = await pair();
       assert.deepEqual(await post(typing(roomId, a)), [{ i: 0, ok: true }]);
       assert.equal(await count('select count(*) as n from app.messages where room_id = $1', [roomId]), 0);
+    }));
+
+  test('a flush reads its rooms by their index, never the whole rooms table', () =>
+    asGateway(client, async () => {
+      // enough rooms that reading all of them is a plan the planner would choose for an unknown row count
+      await asOwner(client, async () => {
+        const users = await insertUsers(
+          client,
+          Array.from({ length: 4000 }, () => 'FR'),
+        );
+        await client.query(
+          `insert into app.rooms (user_a, user_b, country_a, country_b, expires_at)
+           select (u.a->>'id')::uuid, (u.b->>'id')::uuid, 'FR', 'FR', now() + interval '1 day'
+           from (select $1::jsonb->(2 * k) as a, $1::jsonb->(2 * k + 1) as b from generate_series(0, 1999) k) u`,
+          [JSON.stringify(users)],
+        );
+        await client.query('analyze app.rooms');
+      });
+      const { a, b, roomId } = await pair();
+      const results = await post(message(roomId, a, 'one'), message(roomId, b, 'two'));
+      assert.ok(results.every((r) => r.ok));
+      // rows read by sequential scans of app.rooms in this transaction (index fetches are counted apart)
+      const { rows } = await asOwner(client, () =>
+        client.query(`select pg_stat_get_xact_tuples_returned('app.rooms'::regclass)::integer as n`),
+      );
+      assert.equal(rows[0].n, 0);
     }));
 });
 
