@@ -25,7 +25,7 @@ set search_path = pg_catalog, app, internal
 as $$
 declare
   v_room app.rooms := internal.member_room(p_user, p_room_id);
-  v_partner uuid := case when v_room.user_a = p_user then v_room.user_b else v_room.user_a end;
+  v_partner uuid := internal.partner_of(v_room, p_user);
   v_note text := nullif(internal.trim_text(p_note), '');
   v_reporters integer;
 begin

@@ -16,6 +16,15 @@ as $$
 $$;
 comment on function internal.room_side(app.rooms, uuid) is 'a, b, or null when the user is not a member.';
 
+/* The other member of a room (the caller must be a member). */
+create function internal.partner_of(p_room app.rooms, p_user uuid)
+returns uuid
+language sql immutable
+as $$
+  select case p_user when p_room.user_a then p_room.user_b else p_room.user_a end
+$$;
+comment on function internal.partner_of(app.rooms, uuid) is 'The member of the room who is not p_user.';
+
 /*
  * How a viewer sees a user id in a room: their own id as is, the partner's as the partner's
  * per-room alias, so an account id never reaches the other side.
