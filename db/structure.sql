@@ -144,15 +144,6 @@ CREATE INDEX rooms_open_expires_at_idx ON app.rooms USING btree (expires_at) WHE
 CREATE INDEX rooms_open_user_a_idx ON app.rooms USING btree (user_a, created_at DESC) WHERE (closed_at IS NULL);
 CREATE INDEX rooms_open_user_b_idx ON app.rooms USING btree (user_b, created_at DESC) WHERE (closed_at IS NULL);
 
-create table app.user_actions (
-  user_id uuid not null,
-  action text not null,
-  count integer not null,
-  window_start timestamp with time zone not null,
-  constraint user_actions_pkey PRIMARY KEY (user_id, action),
-  constraint user_actions_user_id_fkey FOREIGN KEY (user_id) REFERENCES app.users(id) ON DELETE CASCADE
-);
-
 create table app.users (
   id uuid not null default gen_random_uuid(),
   pseudo text not null,
@@ -192,7 +183,7 @@ CREATE OR REPLACE FUNCTION api.block_room(p_user uuid, p_room_id uuid)
 AS $function$
 declare
   v_room app.rooms := internal.member_room(p_user, p_room_id);
-  v_partner uuid := case when v_room.user_a = p_user then v_room.user_b else v_room.user_a end;
+  v_partner uuid := internal.partner_of(v_room, p_user);
   v_open uuid;
 begin
   perform internal.count_user_action(p_user, 'block', 30, interval '1 hour');
@@ -239,7 +230,7 @@ begin
   if not found then
     raise exception 'invalid or expired token' using errcode = 'CUNFD';
   end if;
-  delete from app.user_actions where user_id = p_user and action = 'password';
+  delete from app.rate_limits where key = internal.user_action_key(p_user, 'password');
   return internal.epoch_seconds(internal.revoke_tokens(p_user));
 exception
   when check_violation then
@@ -302,7 +293,7 @@ begin
   end loop;
   perform from app.users where id = p_user for update;
 
-  delete from app.rate_limits where key like 'user:' || p_user || ' from %'; -- the login backoff of this account
+  delete from app.rate_limits where key like 'user:' || p_user || ' %'; -- its login backoff and action budgets
   delete from app.users where id = p_user; -- rooms, reactions, pool entry, presence, blocks, reports: by cascade
   perform internal.notify_user('user.deleted', p_user);
 end
@@ -740,7 +731,7 @@ CREATE OR REPLACE FUNCTION api.report_room(p_user uuid, p_room_id uuid, p_reason
 AS $function$
 declare
   v_room app.rooms := internal.member_room(p_user, p_room_id);
-  v_partner uuid := case when v_room.user_a = p_user then v_room.user_b else v_room.user_a end;
+  v_partner uuid := internal.partner_of(v_room, p_user);
   v_note text := nullif(internal.trim_text(p_note), '');
   v_reporters integer;
 begin
@@ -1084,23 +1075,9 @@ comment on function internal.count_backoff_attempt(p_key text, p_free integer, p
 
 CREATE OR REPLACE FUNCTION internal.count_user_action(p_user uuid, p_action text, p_limit integer, p_window interval)
  RETURNS void
- LANGUAGE plpgsql
+ LANGUAGE sql
 AS $function$
-declare
-  v_row app.user_actions;
-begin
-  insert into app.user_actions as a (user_id, action, count, window_start)
-  values (p_user, p_action, 1, now())
-  on conflict (user_id, action) do update
-    set count = case when a.window_start > now() - p_window then a.count + 1 else 1 end,
-        window_start = case when a.window_start > now() - p_window then a.window_start else now() end
-  returning * into v_row;
-
-  if v_row.count > p_limit then
-    raise exception 'too many requests, try again later' using errcode = 'CALIM',
-      detail = internal.seconds_until(v_row.window_start + p_window);
-  end if;
-end
+  select internal.count_attempt(internal.user_action_key(p_user, p_action), p_limit, p_window, 'too many requests, try again later')
 $function$;
 comment on function internal.count_user_action(p_user uuid, p_action text, p_limit integer, p_window interval) is 'Counts one action of a user in a fixed window; CALIM (detail = retry-after seconds) beyond the limit.';
 
@@ -1350,6 +1327,15 @@ AS $function$
 $function$;
 comment on function internal.open_rooms_of(p_user uuid) is 'Open rooms of a user (either side), unordered.';
 
+CREATE OR REPLACE FUNCTION internal.partner_of(p_room app.rooms, p_user uuid)
+ RETURNS uuid
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select case p_user when p_room.user_a then p_room.user_b else p_room.user_a end
+$function$;
+comment on function internal.partner_of(p_room app.rooms, p_user uuid) is 'The member of the room who is not p_user.';
+
 CREATE OR REPLACE FUNCTION internal.pool_entry_is_live(p_entry app.pool_entries)
  RETURNS boolean
  LANGUAGE sql
@@ -1594,6 +1580,15 @@ AS $function$
 $function$;
 comment on function internal.trim_text(p_text text) is 'Trims Unicode white space (the set JavaScript''s trim() removes) at both ends.';
 
+CREATE OR REPLACE FUNCTION internal.user_action_key(p_user uuid, p_action text)
+ RETURNS text
+ LANGUAGE sql
+ IMMUTABLE
+AS $function$
+  select 'user:' || p_user || ' ' || p_action
+$function$;
+comment on function internal.user_action_key(p_user uuid, p_action text) is 'The app.rate_limits key of one user''s budget of one action.';
+
 CREATE OR REPLACE FUNCTION internal.user_by_identifier(p_identifier text)
  RETURNS SETOF app.users
  LANGUAGE sql
@@ -1629,3 +1624,4 @@ insert into public.schema_migrations (version) values ('20261125130000');
 insert into public.schema_migrations (version) values ('20261130134500');
 insert into public.schema_migrations (version) values ('20261130141000');
 insert into public.schema_migrations (version) values ('20261130141500');
+insert into public.schema_migrations (version) values ('20261130180000');

@@ -130,7 +130,9 @@ describe('blocks: api.block_room / api.unblock_room / api.blocks', () => {
       for (let i = 0; i < 30; i++) await block(a, roomId);
       const error = await expectSqlError(client, 'select api.block_room($1, $2)', [a.id, roomId], 'CALIM');
       assert.ok(Number(error.detail) > 0 && Number(error.detail) <= 3600);
-      await owner(`update app.user_actions set window_start = now() - interval '1 hour' where user_id = $1`, [a.id]);
+      await owner(`update app.rate_limits set window_start = now() - interval '1 hour' where key = internal.user_action_key($1, 'block')`, [
+        a.id,
+      ]);
       await block(a, roomId);
     }));
 });

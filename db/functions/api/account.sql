@@ -60,7 +60,7 @@ begin
   if not found then
     raise exception 'invalid or expired token' using errcode = 'CUNFD';
   end if;
-  delete from app.user_actions where user_id = p_user and action = 'password';
+  delete from app.rate_limits where key = internal.user_action_key(p_user, 'password');
   return internal.epoch_seconds(internal.revoke_tokens(p_user));
 exception
   when check_violation then
@@ -103,7 +103,7 @@ begin
   end loop;
   perform from app.users where id = p_user for update;
 
-  delete from app.rate_limits where key like 'user:' || p_user || ' from %'; -- the login backoff of this account
+  delete from app.rate_limits where key like 'user:' || p_user || ' %'; -- its login backoff and action budgets
   delete from app.users where id = p_user; -- rooms, reactions, pool entry, presence, blocks, reports: by cascade
   perform internal.notify_user('user.deleted', p_user);
 end

@@ -1,26 +1,21 @@
 /*
- * Counts one action of a user against a budget of p_limit per p_window (a fixed window, like the
- * login counter): CALIM, with the seconds to wait as detail, beyond it. Raising undoes the count.
+ * Per-user budgets of actions that cost others something (reports, blocks, password checks): a
+ * fixed window in app.rate_limits like the anonymous limits, keyed "user:<id> <action>", so
+ * deleting an account forgets them with its login backoff ("user:<id> from <client>").
  */
+create function internal.user_action_key(p_user uuid, p_action text)
+returns text
+language sql immutable
+as $$
+  select 'user:' || p_user || ' ' || p_action
+$$;
+comment on function internal.user_action_key(uuid, text) is 'The app.rate_limits key of one user''s budget of one action.';
+
 create function internal.count_user_action(p_user uuid, p_action text, p_limit integer, p_window interval)
 returns void
-language plpgsql volatile
+language sql volatile
 as $$
-declare
-  v_row app.user_actions;
-begin
-  insert into app.user_actions as a (user_id, action, count, window_start)
-  values (p_user, p_action, 1, now())
-  on conflict (user_id, action) do update
-    set count = case when a.window_start > now() - p_window then a.count + 1 else 1 end,
-        window_start = case when a.window_start > now() - p_window then a.window_start else now() end
-  returning * into v_row;
-
-  if v_row.count > p_limit then
-    raise exception 'too many requests, try again later' using errcode = 'CALIM',
-      detail = internal.seconds_until(v_row.window_start + p_window);
-  end if;
-end
+  select internal.count_attempt(internal.user_action_key(p_user, p_action), p_limit, p_window, 'too many requests, try again later')
 $$;
 comment on function internal.count_user_action(uuid, text, integer, interval) is 'Counts one action of a user in a fixed window; CALIM (detail = retry-after seconds) beyond the limit.';
 
